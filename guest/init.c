@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the test guest. Words on the kernel command line choose what it
+ * does; every step it takes is announced on the console with a "ph-init:"
+ * prefix so the host can order it against the kernel's messages and QMP
+ * events.
+ *
+ *   ph.mode=idle       stay idle (default)
+ *   ph.mode=panic      crash the kernel through sysrq-c
+ *   ph.mode=kdump      load /boot/vmlinuz as capture kernel (kexec -p), then crash
+ *   ph.pvpanic_events=N  write N to the pvpanic devices' sysfs events mask first
+ *   ph.capture_append="..." extra words for the capture kernel's command line
+ *
+ * In a capture kernel (/proc/vmcore exists) it saves the dump with
+ * makedumpfile in flattened ELF form onto /dev/vda and powers off.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CMDLINE_MAX 4096
+#define DUMP_DISK "/dev/vda"
+#define CAPTURE_KERNEL "/boot/vmlinuz"
+#define CAPTURE_INITRD "/boot/capture.img"
+#define CAPTURE_CMDLINE "console=ttyS0,115200 reset_devices nr_cpus=1 irqpoll panic=-1 ph.mode=capture"
+
+static char cmdline[CMDLINE_MAX];
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ph-init: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void power_off(void)
+{
+	sync();
+	say("power off");
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static void fail(const char *what)
+{
+	say("FAILED: %s: %s", what, strerror(errno));
+	power_off();
+}
+
+/* Value of "key=" on the command line (quotes allowed), or NULL. */
+static const char *param(const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *word = p;
+		int quoted = 0;
+
+		while (*p && (quoted || *p != ' ')) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		if ((size_t)(p - word) > klen && !strncmp(word, key, klen) && word[klen] == '=') {
+			const char *v = word + klen + 1;
+			size_t n = 0;
+
+			for (; v < p && n + 1 < len; v++)
+				if (*v != '"')
+					buf[n++] = *v;
+			buf[n] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void mount_fs(const char *type, const char *dir)
+{
+	mkdir(dir, 0755);
+	if (mount(type, dir, type, 0, NULL) && errno != EBUSY)
+		fail(dir);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Run argv with stdout sent to out_fd (-1: inherit); returns exit status. */
+static int spawn(char *const argv[], int out_fd)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		if (out_fd >= 0)
+			dup2(out_fd, STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		fail("waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void set_pvpanic_events(const char *mask)
+{
+	static const char *const drivers[] = {
+		"/sys/bus/platform/drivers/pvpanic-mmio",
+		"/sys/bus/pci/drivers/pvpanic-pci",
+	};
+	char path[512];
+	int found = 0;
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		DIR *dir = opendir(drivers[i]);
+		struct dirent *de;
+
+		if (!dir)
+			continue;
+		while ((de = readdir(dir))) {
+			snprintf(path, sizeof(path), "%s/%s/events", drivers[i], de->d_name);
+			if (access(path, W_OK))
+				continue;
+			if (write_file(path, mask))
+				fail(path);
+			say("pvpanic events of %s set to %s", de->d_name, mask);
+			found++;
+		}
+		closedir(dir);
+	}
+	if (!found)
+		say("no pvpanic device to set events on");
+}
+
+static void crash(void)
+{
+	say("triggering panic (sysrq-c)");
+	if (write_file("/proc/sys/kernel/sysrq", "1") || write_file("/proc/sysrq-trigger", "c"))
+		fail("sysrq-trigger");
+	say("FAILED: still alive after sysrq-c");
+	power_off();
+}
+
+static void load_capture_kernel(void)
+{
+	char append[CMDLINE_MAX + 256], extra[CMDLINE_MAX], initrd[256], state[8];
+	char *argv[] = { "/sbin/kexec", "-p", CAPTURE_KERNEL, initrd, append, NULL };
+
+	snprintf(initrd, sizeof(initrd), "--initrd=%s", CAPTURE_INITRD);
+	snprintf(append, sizeof(append), "--command-line=%s %s", CAPTURE_CMDLINE,
+		 param("ph.capture_append", extra, sizeof(extra)) ? extra : "");
+	say("loading capture kernel: kexec -p %s", CAPTURE_KERNEL);
+	if (spawn(argv, -1)) {
+		errno = EINVAL;
+		fail("kexec -p");
+	}
+	if (read_file("/sys/kernel/kexec_crash_loaded", state, sizeof(state)) || state[0] != '1') {
+		errno = ENOENT;
+		fail("kexec_crash_loaded");
+	}
+	say("capture kernel loaded");
+}
+
+static void save_dump(void)
+{
+	char *argv[] = { "/usr/bin/makedumpfile", "-F", "-E", "-d", "31", "/proc/vmcore", NULL };
+	int fd, rc;
+
+	say("capture kernel up, saving /proc/vmcore to %s", DUMP_DISK);
+	fd = open(DUMP_DISK, O_WRONLY);
+	if (fd < 0)
+		fail(DUMP_DISK);
+	rc = spawn(argv, fd);
+	if (fsync(fd))
+		fail("fsync " DUMP_DISK);
+	close(fd);
+	if (rc)
+		say("FAILED: makedumpfile exited %d", rc);
+	else
+		say("dump saved");
+	power_off();
+}
+
+int main(void)
+{
+	char mode[64], mask[32];
+	int fd;
+
+	mount_fs("proc", "/proc");
+	mount_fs("sysfs", "/sys");
+	mount_fs("devtmpfs", "/dev");
+	fd = open("/proc/cmdline", O_RDONLY);
+	if (fd < 0 || read(fd, cmdline, sizeof(cmdline) - 1) < 0)
+		fail("/proc/cmdline");
+	close(fd);
+	cmdline[strcspn(cmdline, "\n")] = '\0';
+
+	if (!access("/proc/vmcore", R_OK))
+		save_dump();
+
+	if (!param("ph.mode", mode, sizeof(mode)))
+		strcpy(mode, "idle");
+	say("mode %s", mode);
+	if (param("ph.pvpanic_events", mask, sizeof(mask)))
+		set_pvpanic_events(mask);
+
+	if (!strcmp(mode, "kdump")) {
+		load_capture_kernel();
+		crash();
+	} else if (!strcmp(mode, "panic")) {
+		crash();
+	}
+	say("idle");
+	for (;;)
+		pause();
+}

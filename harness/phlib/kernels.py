@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The kernels the harness builds, by name."""
+
+from . import build, common
+
+GUEST = common.CONFIGS / 'x86_64-guest.config'
+HOOKS_ON = common.CONFIGS / 'panic-hooks.config'
+HOOKS_OFF = common.CONFIGS / 'no-panic-hooks.config'
+
+
+def patched(src):
+	"""The series with CONFIG_PANIC_HOOKS=y: the product."""
+	return build.Kernel('x86_64-patched', common.KERNEL_TREE, [GUEST, HOOKS_ON])
+
+
+def hooks_off(src):
+	"""The series with CONFIG_PANIC_HOOKS=n: must behave as stock."""
+	return build.Kernel('x86_64-hooks-off', common.KERNEL_TREE, [GUEST, HOOKS_OFF])
+
+
+def unpatched(src):
+	"""Debian's 6.12 as shipped, for side-by-side comparisons."""
+	return build.Kernel('x86_64-unpatched', src.pristine, [GUEST])
+
+
+def bisect(tree):
+	"""Incremental builds of each prefix of the series, in their own tree."""
+	return build.Kernel('x86_64-bisect', tree, [GUEST, HOOKS_ON])

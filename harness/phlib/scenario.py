@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Guest scenarios shared by the demo, the tests and the benchmarks: boot a
+built kernel with its initramfs, optionally load a capture kernel and
+panic, and read back what the capture saved."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import common, dump, guest, qemu
+from .common import log
+from .report import CheckFailed, expect
+
+CONSOLE = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200'
+CRASHKERNEL = 'crashkernel=128M'
+CAPTURE_BANNER = 'Linux version'
+PANIC_LINE = 'Kernel panic - not syncing'
+
+_accel = None
+
+
+@dataclass
+class Guest:
+	"""A built kernel ready to boot."""
+	name: str
+	image: Path
+	initrd: Path
+
+
+def prepare(src, kernel):
+	boot, _ = guest.build_images(src, kernel.image, kernel.name)
+	return Guest(kernel.name, kernel.image, boot)
+
+
+def accel(g):
+	"""KVM when a probe boot proves it works here, else single-threaded TCG."""
+	global _accel
+	if _accel is None:
+		_accel = list(qemu.ACCEL_TCG)
+		why = 'no usable /dev/kvm'
+		if os.access('/dev/kvm', os.R_OK | os.W_OK):
+			m = qemu.Machine('kvm-probe', g.image, g.initrd, CONSOLE + ' ph.mode=idle',
+					 accel=['-accel', 'kvm', '-cpu', 'host'], timeout=20)
+			try:
+				out = qemu.run(m, until=lambda q: q.seen('ph-init: idle'))
+			except common.CommandError as e:     # QEMU died before QMP was up
+				out = None
+				why = f'QEMU failed under KVM: {e.tail}'
+			if out and out.first('ph-init: idle'):
+				_accel = ['-accel', 'kvm', '-cpu', 'host']
+				why = 'probe boot under KVM reached /init'
+			elif out:
+				why = f'probe boot under KVM did not reach /init (see {out.rundir})'
+		log(f'accelerator: {" ".join(_accel)} ({why})')
+	return list(_accel)
+
+
+def machine(g, name, mode, append='', devices=(), smp=1, timeout=150, disk=True):
+	words = [CONSOLE, f'ph.mode={mode}', 'panic=-1', append]
+	if mode == 'kdump':
+		words.append(CRASHKERNEL)
+	return qemu.Machine(name=name, kernel=g.image, initrd=g.initrd,
+			    append=' '.join(w for w in words if w), devices=list(devices),
+			    smp=smp, disk_mb=128 if disk else 0, timeout=timeout, accel=accel(g))
+
+
+def capture_banner(outcome):
+	"""The capture kernel's first console line: the second kernel banner."""
+	banners = [ln for ln in outcome.lines if CAPTURE_BANNER in ln.text]
+	return banners[1] if len(banners) > 1 else None
+
+
+def expect_captured(outcome):
+	"""The capture kernel ran and saved a dump; returns the Dump read back."""
+	serial = outcome.rundir / 'serial.log'
+	expect(not outcome.timed_out, f'QEMU did not finish within {outcome.machine.timeout} s',
+	       serial)
+	expect(outcome.first(PANIC_LINE), 'the guest never panicked', serial)
+	expect(capture_banner(outcome), 'the capture kernel never started', serial)
+	expect(outcome.first('ph-init: dump saved'), 'the capture kernel did not save a dump',
+	       serial)
+	try:
+		d = dump.read_disk(outcome.disk, outcome.rundir, outcome.rundir / 'dump.log')
+	except (dump.DumpError, common.CommandError) as e:
+		raise CheckFailed(f'dump unreadable: {e}', outcome.rundir / 'dump.log') from e
+	expect(PANIC_LINE in d.dmesg, 'the saved dump\'s kernel log has no panic message',
+	       outcome.rundir / 'vmcore-dmesg.txt')
+	return d
+
+
+def print_timeline(outcome, limit=None):
+	rows = outcome.timeline()
+	for t, source, text in rows[-limit:] if limit else rows:
+		print(f'  {t:8.3f} s  {source:7}  {text}')

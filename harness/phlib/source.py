@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel source: Debian's linux-source-6.12, extracted once into the cache as
+a git repository whose single commit is tagged 'base', and build/linux, a
+clone of it with patches/series applied one commit per patch."""
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import common
+from .common import log, run, output
+
+PACKAGE = 'linux-source-6.12'
+TARBALL = Path('/usr/src/linux-source-6.12.tar.xz')
+READY_MARK = 'panic-hooks-ready'
+
+# Fixed identity and dates make the base commit, and so every commit of the
+# series applied on it, the same on every machine.
+GIT_ENV = {
+	'GIT_AUTHOR_NAME': common.IDENTITY_NAME,
+	'GIT_AUTHOR_EMAIL': common.IDENTITY_EMAIL,
+	'GIT_COMMITTER_NAME': common.IDENTITY_NAME,
+	'GIT_COMMITTER_EMAIL': common.IDENTITY_EMAIL,
+	'GIT_AUTHOR_DATE': '2026-01-01T00:00:00Z',
+	'GIT_COMMITTER_DATE': '2026-01-01T00:00:00Z',
+}
+
+
+@dataclass
+class Source:
+	debian_version: str     # e.g. 6.12.117-1~deb12u1
+	kernel_version: str     # e.g. 6.12.117
+	pristine: Path          # unpatched tree (cache), also the base repository
+
+
+def debian_version():
+	return output(['dpkg-query', '-W', '-f', '${Version}', PACKAGE])
+
+
+def _kernel_version(tree):
+	fields = {}
+	for line in (tree / 'Makefile').read_text().splitlines()[:6]:
+		key, _, value = line.partition('=')
+		fields[key.strip()] = value.strip()
+	return f'{fields["VERSION"]}.{fields["PATCHLEVEL"]}.{fields["SUBLEVEL"]}{fields["EXTRAVERSION"]}'
+
+
+def _drop_debian_ignore_all(tree):
+	"""Debian's tarball ends its top-level .gitignore with '/*' (its packaging
+	repository keeps only debian/ at the top), which would hide the whole
+	kernel from git. Remove that stanza; nothing else differs from the
+	tarball."""
+	gitignore = tree / '.gitignore'
+	text = gitignore.read_text()
+	marker = '#\n# Debian packaging: ignore everything at the top level'
+	if marker in text:
+		gitignore.write_text(text[:text.index(marker)])
+
+
+def prepare_pristine():
+	"""Extract the tarball into the cache once and commit it as 'base'."""
+	common.ensure_packages()
+	version = debian_version()
+	# '~' in a path confuses make; the version stays exact in the commit.
+	dest = common.CACHE / 'src' / ('linux-source-' + version.replace('~', '_'))
+	if not (dest / '.git' / READY_MARK).exists():
+		log(f'extracting {TARBALL} ({PACKAGE} {version}) into {dest}')
+		dest.parent.mkdir(parents=True, exist_ok=True)
+		shutil.rmtree(dest, ignore_errors=True)
+		with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+			run(['tar', '-xf', TARBALL, '-C', tmp])
+			tree = Path(tmp) / 'linux-source-6.12'
+			_drop_debian_ignore_all(tree)
+			log('committing the extracted tree as base')
+			git = ['git', '-C', tree]
+			run(git + ['init', '-q', '-b', 'main'])
+			# -f: the tree's own .gitignore rules (".*", "*.bin", ...)
+			# match files the tarball ships, .kunitconfig among them.
+			run(git + ['add', '-A', '-f'])
+			run(git + ['commit', '-q', '-m',
+				   f'Debian {PACKAGE} {version}\n\n'
+				   'Top-level .gitignore stanza of the Debian packaging removed.'],
+			    env=GIT_ENV)
+			run(git + ['tag', 'base'])
+			(tree / '.git' / READY_MARK).touch()
+			tree.rename(dest)
+	src = Source(version, _kernel_version(dest), dest)
+	log(f'kernel source: Debian {PACKAGE} {src.debian_version} (Linux {src.kernel_version})')
+	return src
+
+
+def series_files():
+	"""Patch files named by patches/series, in order."""
+	series = common.PATCHES / 'series'
+	if not series.exists():
+		return []
+	names = [line.strip() for line in series.read_text().splitlines()]
+	return [common.PATCHES / n for n in names if n and not n.startswith('#')]
+
+
+class PatchFailed(Exception):
+	pass
+
+
+def apply_series(tree, patches):
+	"""git am each patch onto tree; stop at the first that does not apply."""
+	for patch in patches:
+		proc = run(['git', '-C', tree, 'am', '-q', '--committer-date-is-author-date', patch],
+			   env=GIT_ENV, check=False)
+		if proc.returncode != 0:
+			text = (proc.stdout + proc.stderr).decode(errors='replace')
+			run(['git', '-C', tree, 'am', '--abort'], check=False)
+			raise PatchFailed(f'{patch.name} does not apply:\n{text}')
+
+
+def create_kernel_tree(src, force=False):
+	"""build/linux: a clone of the base repository plus the series."""
+	tree = common.KERNEL_TREE
+	if tree.exists() and not force:
+		return tree
+	shutil.rmtree(tree, ignore_errors=True)
+	tree.parent.mkdir(parents=True, exist_ok=True)
+	log(f'cloning base into {tree}')
+	run(['git', 'clone', '-q', '--no-tags', src.pristine, tree])
+	run(['git', '-C', tree, 'tag', 'base', 'HEAD'])
+	run(['git', '-C', tree, 'config', 'user.name', common.IDENTITY_NAME])
+	run(['git', '-C', tree, 'config', 'user.email', common.IDENTITY_EMAIL])
+	patches = series_files()
+	log(f'applying {len(patches)} patches from patches/series')
+	apply_series(tree, patches)
+	return tree

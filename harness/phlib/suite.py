@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The test command: every check, in dependency order, counted."""
+
+import time
+
+from . import bisect, build, common, e2e, kernels, kunit, scenario, series, source, style
+from .common import log
+from .report import CheckFailed, Report, Result, FAIL, SKIP, expect
+
+
+def _series_checks(report, tree):
+	report.check('series: patches/ and build/linux agree', _agree, tree)
+	cover = common.PATCHES / series.COVER
+	report.check('series: cover letter', style.check_cover, cover)
+	for patch in style.patches():
+		report.check(f'form: {patch.name}', style.check_form, patch)
+		report.check(f'checkpatch --strict: {patch.name}', style.checkpatch, patch, tree,
+			     common.LOGS)
+
+
+def _agree(tree):
+	problems = series.disagreements(tree)
+	expect(not problems, '\n     '.join(problems))
+
+
+def _bisect(report, src):
+	wt = bisect.worktree()
+	kernel = kernels.bisect(wt)
+	for step in bisect.steps():
+		def one(commit=step.commit):
+			bisect.checkout(commit)
+			build.build(kernel)
+		report.check(f'bisect build: {step.subject}', one)
+
+
+def _kunit(report, tree):
+	for cfg in kunit.KUNITCONFIGS:
+		start = time.monotonic()
+		try:
+			cases, logfile = kunit.run_kunit(tree, cfg)
+		except common.CommandError as e:
+			report.add(Result(f'kunit: {cfg}', FAIL, 'kunit.py produced no result',
+					  e.logfile, time.monotonic() - start))
+			continue
+		if not cases:
+			report.add(Result(f'kunit: {cfg}', FAIL, 'no test case ran', logfile))
+		for c in cases:
+			status = {'SUCCESS': 'PASS', 'SKIPPED': 'SKIP'}.get(c.status, FAIL)
+			why = '' if status == 'PASS' else c.status + '\n' + c.log[-1500:]
+			report.add(Result(f'kunit: {c.suite}.{c.name}', status, why,
+					  logfile if status != 'PASS' else None))
+
+
+def _build(report, kernel):
+	return report.check(f'build: {kernel.name}', build.build, kernel)
+
+
+def run_all(only=None):
+	"""Every check; True when none failed."""
+	report = Report()
+	started = time.monotonic()
+	common.ensure_packages()
+	src = source.prepare_pristine()
+	try:
+		tree = source.create_kernel_tree(src)
+	except source.PatchFailed as e:
+		report.add(Result('series: applies', FAIL, str(e)))
+		report.summary()
+		return False
+	report.add(Result('series: applies', 'PASS'))
+
+	_series_checks(report, tree)
+
+	builds = {}
+	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched):
+		k = make(src)
+		if _build(report, k):
+			builds[k.name] = k
+
+	guests = {}
+	for name, k in builds.items():
+		g = report.check(f'guest image: {name}', scenario.prepare, src, k)
+		if g:
+			guests[name] = g
+
+	for name, g in guests.items():
+		report.check(f'e2e kdump capture: {name}', e2e.kdump_capture, g)
+
+	patched = guests.get('x86_64-patched')
+	for check in (e2e.hook_runs_before_capture, e2e.hook_faults, e2e.hook_panics,
+		      e2e.hooks_disabled, e2e.hooks_bad_param, e2e.hook_without_capture_kernel):
+		name = f'e2e {check.__name__.replace("_", " ")}'
+		if patched:
+			report.check(name, check, patched)
+		else:
+			report.add(Result(name, FAIL, 'the patched kernel did not build'))
+
+	_kunit(report, tree)
+	_bisect(report, src)
+
+	log(f'all checks done in {time.monotonic() - started:.0f} s')
+	return report.summary()
