@@ -35,10 +35,11 @@ def _record(d, out):
 	return d.vmcoreinfo['PANIC_HOOKS']
 
 
-def hook_runs_before_capture(g):
+def hook_runs_before_capture(g, smp=1):
 	"""The test hook runs once, before the capture kernel, and the dump
 	records it."""
-	out = qemu.run(scenario.machine(g, 'hook-ok', 'kdump', 'test_panic_hooks.mode=ok'))
+	out = qemu.run(scenario.machine(g, f'hook-ok-smp{smp}', 'kdump', 'test_panic_hooks.mode=ok',
+					smp=smp))
 	d = scenario.expect_captured(out)
 	_hook_before_capture(out)
 	expect(out.first('crash kernel loaded'), 'the hook was not told a capture kernel is loaded',
@@ -46,6 +47,11 @@ def hook_runs_before_capture(g):
 	record = _record(d, out)
 	expect(record.startswith('test:ok:'), f'PANIC_HOOKS={record}, expected test:ok:<ns>')
 	expect(HOOK in d.dmesg, 'the hook\'s line is not in the dump\'s kernel log')
+
+
+def hook_runs_before_capture_smp2(g):
+	"""The same with a second CPU to stop first."""
+	hook_runs_before_capture(g, smp=2)
 
 
 def hook_faults(g):
@@ -103,3 +109,8 @@ def hook_without_capture_kernel(g):
 	       serial)
 	expect(out.count(HOOK) == 1, f'the hook ran {out.count(HOOK)} times', serial)
 	expect(not out.timed_out, 'the panic did not reboot after the hook', serial)
+
+
+# The checks of the pre-kdump hooks on the patched kernel, in run order.
+HOOK_CHECKS = (hook_runs_before_capture, hook_runs_before_capture_smp2, hook_faults, hook_panics,
+	       hooks_disabled, hooks_bad_param, hook_without_capture_kernel)

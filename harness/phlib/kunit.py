@@ -27,7 +27,7 @@ def _cases(node, suite=''):
 
 def run_kunit(tree, kunitconfig):
 	"""Build and run one .kunitconfig on UML; returns its cases."""
-	name = kunitconfig.replace('/', '_').strip('._')
+	name = kunitconfig.replace('/', '-').replace('.', '')
 	build_dir = common.OUT / f'kunit-{name}'
 	logfile = common.LOGS / f'kunit-{name}.log'
 	logfile.unlink(missing_ok=True)

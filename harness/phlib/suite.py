@@ -3,9 +3,10 @@
 
 import time
 
-from . import bisect, build, common, e2e, kernels, kunit, scenario, series, source, style
+from . import (bisect, build, common, e2e, kernels, kunit, lint, pvpanic, scenario, series, source,
+	       style)
 from .common import log
-from .report import CheckFailed, Report, Result, FAIL, SKIP, expect
+from .report import Report, Result, FAIL, expect
 
 
 def _series_checks(report, tree):
@@ -45,7 +46,8 @@ def _kunit(report, tree):
 		if not cases:
 			report.add(Result(f'kunit: {cfg}', FAIL, 'no test case ran', logfile))
 		for c in cases:
-			status = {'SUCCESS': 'PASS', 'SKIPPED': 'SKIP'}.get(c.status, FAIL)
+			status = {'PASS': 'PASS', 'SUCCESS': 'PASS', 'SKIP': 'SKIP',
+				  'SKIPPED': 'SKIP'}.get(c.status, FAIL)
 			why = '' if status == 'PASS' else c.status + '\n' + c.log[-1500:]
 			report.add(Result(f'kunit: {c.suite}.{c.name}', status, why,
 					  logfile if status != 'PASS' else None))
@@ -55,7 +57,7 @@ def _build(report, kernel):
 	return report.check(f'build: {kernel.name}', build.build, kernel)
 
 
-def run_all(only=None):
+def run_all():
 	"""Every check; True when none failed."""
 	report = Report()
 	started = time.monotonic()
@@ -70,12 +72,17 @@ def run_all(only=None):
 	report.add(Result('series: applies', 'PASS'))
 
 	_series_checks(report, tree)
+	report.check('kernel-doc: no new warnings in touched files', lint.kernel_doc, tree)
 
 	builds = {}
 	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched):
 		k = make(src)
 		if _build(report, k):
 			builds[k.name] = k
+
+	if 'x86_64-patched' in builds:
+		report.check('W=1 + sparse: touched files (x86_64-patched)', lint.compiler_checks,
+			     builds['x86_64-patched'], tree)
 
 	guests = {}
 	for name, k in builds.items():
@@ -87,13 +94,19 @@ def run_all(only=None):
 		report.check(f'e2e kdump capture: {name}', e2e.kdump_capture, g)
 
 	patched = guests.get('x86_64-patched')
-	for check in (e2e.hook_runs_before_capture, e2e.hook_faults, e2e.hook_panics,
-		      e2e.hooks_disabled, e2e.hooks_bad_param, e2e.hook_without_capture_kernel):
+	for check in e2e.HOOK_CHECKS:
 		name = f'e2e {check.__name__.replace("_", " ")}'
 		if patched:
 			report.check(name, check, patched)
 		else:
 			report.add(Result(name, FAIL, 'the patched kernel did not build'))
+
+	unpatched = guests.get('x86_64-unpatched')
+	for name, fn, args in pvpanic.checks(patched, unpatched):
+		if all(args[:1]):
+			report.check(name, fn, *args)
+		else:
+			report.add(Result(name, FAIL, 'a kernel it needs did not build'))
 
 	_kunit(report, tree)
 	_bisect(report, src)

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+"""pvpanic end to end: the QMP events QEMU emits when the guest panics,
+patched and unpatched side by side, for the ISA and PCI devices."""
+
+from . import qemu, scenario
+from .report import expect
+
+DEVICES = {'isa': ['-device', 'pvpanic'], 'pci': ['-device', 'pvpanic-pci']}
+CRASHLOADED = 'GUEST_CRASHLOADED'
+PANICKED = 'GUEST_PANICKED'
+
+
+def _run(g, name, mode, devices, append=''):
+	disk = mode == 'kdump'
+	return qemu.run(scenario.machine(g, name, mode, append, devices=devices, disk=disk,
+					 timeout=150 if disk else 90))
+
+
+def _events(out):
+	return [e for e in out.events if e.name in (CRASHLOADED, PANICKED)]
+
+
+def _describe(events):
+	return ', '.join(f'{e.name} at {e.t:.3f} s' for e in events) or 'none'
+
+
+def kdump_event(g, device, patched):
+	"""Capture kernel loaded, no crash_kexec_post_notifiers: the patched
+	kernel emits one GUEST_CRASHLOADED before the capture kernel's first
+	line; the unpatched one emits nothing. Both capture."""
+	out = _run(g, f'pvpanic-kdump-{device}-{g.name}', 'kdump', DEVICES[device])
+	scenario.expect_captured(out)
+	events = _events(out)
+	log = out.rundir / 'qmp-events.log'
+	if not patched:
+		expect(not events, f'unpatched kernel emitted {_describe(events)}', log)
+		return out
+	expect(len(events) == 1 and events[0].name == CRASHLOADED,
+	       f'expected exactly one {CRASHLOADED}, got {_describe(events)}', log)
+	banner = scenario.capture_banner(out)
+	expect(events[0].t < banner.t,
+	       f'{CRASHLOADED} at {events[0].t:.3f} s, not before the capture kernel\'s first '
+	       f'line at {banner.t:.3f} s', log)
+	return out
+
+
+def panic_event(g, device):
+	"""No capture kernel: exactly one GUEST_PANICKED, patched or not."""
+	out = _run(g, f'pvpanic-panic-{device}-{g.name}', 'panic', DEVICES[device])
+	events = _events(out)
+	expect(len(events) == 1 and events[0].name == PANICKED,
+	       f'expected exactly one {PANICKED}, got {_describe(events)}',
+	       out.rundir / 'qmp-events.log')
+	return out
+
+
+def events_cleared(g, device, mode):
+	"""The sysfs events mask set to 0 before the panic: no event at all."""
+	out = _run(g, f'pvpanic-masked-{mode}-{device}-{g.name}', mode, DEVICES[device],
+		   'ph.pvpanic_events=0')
+	serial = out.rundir / 'serial.log'
+	expect(out.first('ph-init: pvpanic events of'), 'the guest found no pvpanic device to mask',
+	       serial)
+	expect(out.first(scenario.PANIC_LINE), 'the guest never panicked', serial)
+	if mode == 'kdump':
+		scenario.expect_captured(out)
+	events = _events(out)
+	expect(not events, f'masked device still emitted {_describe(events)}',
+	       out.rundir / 'qmp-events.log')
+
+
+def two_devices(g):
+	"""An ISA and a PCI device: each reports the panic once, before kdump."""
+	out = _run(g, f'pvpanic-two-{g.name}', 'kdump', DEVICES['isa'] + DEVICES['pci'])
+	scenario.expect_captured(out)
+	events = _events(out)
+	expect([e.name for e in events] == [CRASHLOADED] * 2,
+	       f'expected one {CRASHLOADED} per device, got {_describe(events)}',
+	       out.rundir / 'qmp-events.log')
+	expect(events[-1].t < scenario.capture_banner(out).t,
+	       'an event came after the capture kernel started', out.rundir / 'qmp-events.log')
+
+
+def checks(patched, unpatched):
+	"""(name, function, args) for the test command."""
+	out = []
+	for device in DEVICES:
+		out.append((f'pvpanic {device}: kdump event (patched)', kdump_event, (patched, device, True)))
+		out.append((f'pvpanic {device}: no kdump event (unpatched)', kdump_event,
+			    (unpatched, device, False)))
+		out.append((f'pvpanic {device}: panic event (patched)', panic_event, (patched, device)))
+		out.append((f'pvpanic {device}: panic event (unpatched)', panic_event, (unpatched, device)))
+		for mode in ('kdump', 'panic'):
+			out.append((f'pvpanic {device}: events mask cleared, {mode} (patched)',
+				    events_cleared, (patched, device, mode)))
+	out.append(('pvpanic isa+pci: one event per device (patched)', two_devices, (patched,)))
+	return out
