@@ -182,8 +182,12 @@ class Qemu:
 				time.sleep(0.02)
 		self.qmp_sock = s
 		self._qmp_file = s.makefile('rwb')
-		json.loads(self._qmp_file.readline())       # greeting
-		self.qmp('qmp_capabilities')
+		try:
+			json.loads(self._qmp_file.readline())       # greeting
+			self.qmp('qmp_capabilities')
+		except (OSError, ValueError) as e:
+			raise common.CommandError(self.argv(), self.proc.poll() or -1, self.rundir,
+						  f'QEMU closed QMP: {e}') from e
 
 	def qmp(self, command, **arguments):
 		msg = {'execute': command}

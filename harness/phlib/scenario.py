@@ -55,8 +55,9 @@ def accel(g):
 	return list(_accel)
 
 
-def machine(g, name, mode, append='', devices=(), smp=1, timeout=150, disk=True):
-	words = [CONSOLE, f'ph.mode={mode}', 'panic=-1', append]
+def machine(g, name, mode, append='', devices=(), smp=1, timeout=150, disk=True, panic=-1):
+	"""A run of guest g; panic=-1 reboots (QEMU exits) right after a panic."""
+	words = [CONSOLE, f'ph.mode={mode}', f'panic={panic}', append]
 	if mode == 'kdump':
 		words.append(CRASHKERNEL)
 	return qemu.Machine(name=name, kernel=g.image, initrd=g.initrd,

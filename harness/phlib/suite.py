@@ -3,8 +3,8 @@
 
 import time
 
-from . import (bisect, build, common, e2e, kernels, kunit, lint, pvpanic, scenario, series, source,
-	       style)
+from . import (bisect, build, common, e2e, halt, kernels, kunit, lint, pvpanic, scenario, series,
+	       source, style)
 from .common import log
 from .report import Report, Result, FAIL, expect
 
@@ -53,6 +53,16 @@ def _kunit(report, tree):
 					  logfile if status != 'PASS' else None))
 
 
+def _on_patched(report, guest, prefix, checks):
+	"""Each check on the patched guest; each fails if there is none."""
+	for check in checks:
+		name = f'{prefix} {check.__name__.replace("_", " ")}'
+		if guest:
+			report.check(name, check, guest)
+		else:
+			report.add(Result(name, FAIL, 'the patched kernel did not build'))
+
+
 def _build(report, kernel):
 	return report.check(f'build: {kernel.name}', build.build, kernel)
 
@@ -94,12 +104,8 @@ def run_all():
 		report.check(f'e2e kdump capture: {name}', e2e.kdump_capture, g)
 
 	patched = guests.get('x86_64-patched')
-	for check in e2e.HOOK_CHECKS:
-		name = f'e2e {check.__name__.replace("_", " ")}'
-		if patched:
-			report.check(name, check, patched)
-		else:
-			report.add(Result(name, FAIL, 'the patched kernel did not build'))
+	_on_patched(report, patched, 'e2e', e2e.HOOK_CHECKS)
+	_on_patched(report, patched, 'halt:', halt.CHECKS)
 
 	unpatched = guests.get('x86_64-unpatched')
 	for name, fn, args in pvpanic.checks(patched, unpatched):
