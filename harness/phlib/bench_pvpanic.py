@@ -12,7 +12,7 @@ runs. A measurement, not a test: it only fails when a run does not capture.
 
 import statistics
 
-from . import build, common, kernels, pvpanic, qemu, scenario, source
+from . import kernels, pvpanic, qemu, scenario
 from .common import log
 
 VARIANTS = (
@@ -45,14 +45,7 @@ def _fmt(seconds):
 
 
 def run(runs=5):
-	common.ensure_packages()
-	src = source.prepare_pristine()
-	source.create_kernel_tree(src)
-	guests = {}
-	for make in (kernels.patched, kernels.unpatched):
-		k = make(src)
-		build.build(k)
-		guests[make.__name__] = scenario.prepare(src, k)
+	guests = scenario.built(kernels.patched, kernels.unpatched)
 	samples = {name: [] for name, _, _ in VARIANTS}
 	for i in range(runs):        # interleaved, so drift hits every variant alike
 		for name, kernel, append in VARIANTS:

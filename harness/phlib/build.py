@@ -59,7 +59,7 @@ class Kernel:
 def _make(kernel, *targets, extra=()):
 	make_arch, cross, _, _ = ARCHES[kernel.arch]
 	argv = ['make', '-C', kernel.srctree, f'O={kernel.out}', f'ARCH={make_arch}',
-		f'-j{common.jobs()}', f'CC=ccache {cross}gcc', f'HOSTCC=ccache gcc']
+		f'-j{common.jobs()}', f'CC=ccache {cross}gcc', 'HOSTCC=ccache gcc']
 	if cross:
 		argv.append(f'CROSS_COMPILE={cross}')
 	# The kernel's name in its release string, so every log says which it is.

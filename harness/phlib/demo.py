@@ -2,7 +2,7 @@
 """The main job: build the patched kernel, boot it in QEMU with a pvpanic
 device, load a capture kernel, panic, and show what happened, in order."""
 
-from . import build, common, kernels, qemu, scenario, source
+from . import kernels, qemu, scenario
 from .common import log
 
 # What the timeline keeps of the console: the story, not the boot noise.
@@ -11,15 +11,10 @@ KEY_LINES = ('ph-init:', 'Kernel panic', 'panic_hooks:', 'test_panic_hooks:', 'L
 
 
 def run():
-	common.ensure_packages()
-	src = source.prepare_pristine()
-	source.create_kernel_tree(src)
-	kernel = kernels.patched(src)
-	build.build(kernel)
-	g = scenario.prepare(src, kernel)
+	g = scenario.built(kernels.patched)['patched']
 	m = scenario.machine(g, 'demo', 'kdump', 'test_panic_hooks.mode=ok',
 			     devices=['-device', 'pvpanic'])
-	log(f'booting {kernel.image} in QEMU: {m.append}')
+	log(f'booting {g.image} in QEMU: {m.append}')
 	out = qemu.run(m)
 	print('\nWhat happened (host seconds since QEMU started; console lines and QMP events):')
 	for t, origin, text in out.timeline():

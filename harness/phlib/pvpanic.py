@@ -81,9 +81,10 @@ def two_devices(g):
 	       'an event came after the capture kernel started', out.rundir / 'qmp-events.log')
 
 
-def checks(patched, unpatched):
+def checks(patched, unpatched, hooks_off):
 	"""(name, function, args) for the test command."""
-	out = []
+	out = [('pvpanic isa: no kdump event, as stock (CONFIG_PANIC_HOOKS=n)', kdump_event,
+		(hooks_off, 'isa', False))]
 	for device in DEVICES:
 		out.append((f'pvpanic {device}: kdump event (patched)', kdump_event, (patched, device, True)))
 		out.append((f'pvpanic {device}: no kdump event (unpatched)', kdump_event,

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import common, dump, guest, qemu
+from . import build, common, dump, guest, qemu, source
 from .common import log
 from .report import CheckFailed, expect
 
@@ -30,6 +30,20 @@ class Guest:
 def prepare(src, kernel):
 	boot, _ = guest.build_images(src, kernel.image, kernel.name)
 	return Guest(kernel.name, kernel.image, boot)
+
+
+def built(*makers):
+	"""Build the kernels made by makers (see kernels.py) and their guest
+	images, from a fresh machine if need be; {maker name: Guest}."""
+	common.ensure_packages()
+	src = source.prepare_pristine()
+	source.create_kernel_tree(src)
+	guests = {}
+	for make in makers:
+		k = make(src)
+		build.build(k)
+		guests[make.__name__] = prepare(src, k)
+	return guests
 
 
 def accel(g):
@@ -88,8 +102,3 @@ def expect_captured(outcome):
 	       outcome.rundir / 'vmcore-dmesg.txt')
 	return d
 
-
-def print_timeline(outcome, limit=None):
-	rows = outcome.timeline()
-	for t, source, text in rows[-limit:] if limit else rows:
-		print(f'  {t:8.3f} s  {source:7}  {text}')

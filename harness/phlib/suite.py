@@ -72,9 +72,12 @@ def run_all():
 	report = Report()
 	started = time.monotonic()
 	common.ensure_packages()
+	log(f'packages ready after {time.monotonic() - started:.0f} s')
 	src = source.prepare_pristine()
+	log(f'kernel source ready after {time.monotonic() - started:.0f} s')
 	try:
 		tree = source.create_kernel_tree(src)
+		log(f'build/linux ready after {time.monotonic() - started:.0f} s')
 	except source.PatchFailed as e:
 		report.add(Result('series: applies', FAIL, str(e)))
 		report.summary()
@@ -108,7 +111,7 @@ def run_all():
 	_on_patched(report, patched, 'halt:', halt.CHECKS)
 
 	unpatched = guests.get('x86_64-unpatched')
-	for name, fn, args in pvpanic.checks(patched, unpatched):
+	for name, fn, args in pvpanic.checks(patched, unpatched, guests.get('x86_64-hooks-off')):
 		if all(args[:1]):
 			report.check(name, fn, *args)
 		else:
