@@ -3,7 +3,7 @@
 kexec-tools, a real dump saved by makedumpfile and read back on the host."""
 
 from . import qemu, scenario
-from .report import expect
+from .report import Skipped, expect
 
 HOOK = 'test_panic_hooks: hook call'
 
@@ -16,6 +16,16 @@ def kdump_capture(g):
 	expect('sysrq triggered crash' in d.dmesg, 'dump log lacks the sysrq panic message',
 	       out.rundir / 'vmcore-dmesg.txt')
 	return out, d
+
+
+def kdump_capture_kvm(g):
+	"""The same capture under KVM, where KVM works; a counted SKIP elsewhere."""
+	usable, why = scenario.kvm_probe(g)
+	if not usable:
+		raise Skipped(why)
+	m = scenario.machine(g, f'kdump-kvm-{g.name}', 'kdump')
+	m.accel = list(scenario.ACCEL_KVM)
+	scenario.expect_captured(qemu.run(m))
 
 
 def _hook_before_capture(out, calls=1):

@@ -51,19 +51,27 @@ def kernel_doc(tree):
 	       logfile)
 
 
-def compiler_checks(kernel, tree):
-	"""W=1 and sparse (C=2) on the touched .c files built in kernel's config."""
+def _w1_sparse(kernel, objects, logfile):
+	"""Rebuild objects of kernel with W=1 and sparse (C=2); its findings."""
+	logfile.write_text('')
+	make = ['make', '-C', kernel.srctree, f'O={kernel.out}', f'-j{common.jobs()}', 'W=1', 'C=2',
+		f'LOCALVERSION=-{kernel.name}', 'CC=ccache gcc']
+	proc = run(make + objects, logfile=logfile, env=build.BUILD_ENV, check=False)
+	expect(proc.returncode == 0, f'W=1/sparse build of {kernel.name} failed', logfile)
+	return _normalise(logfile.read_text())
+
+
+def compiler_checks(kernel, tree, baseline):
+	"""W=1 and sparse on the touched .c files built in kernel's config: no
+	finding that the same objects of baseline (the unpatched tree) lack."""
 	objects = [str(Path(c).with_suffix('.o')) for c in touched(tree, {'.c'})
 		   if (kernel.out / Path(c).with_suffix('.o')).exists()]
 	expect(objects, f'none of the touched files is built in {kernel.name}')
 	logfile = common.LOGS / f'w1-sparse-{kernel.name}.log'
-	logfile.write_text('')
-	make = ['make', '-C', tree, f'O={kernel.out}', f'-j{common.jobs()}', 'W=1', 'C=2',
-		f'LOCALVERSION=-{kernel.name}', 'CC=ccache gcc']
-	proc = run(make + objects, logfile=logfile, env=build.BUILD_ENV, check=False)
-	findings = sorted(line for line in logfile.read_text().splitlines()
-			  if re.search(r'(warning|error):', line))
-	expect(proc.returncode == 0 and not findings,
-	       f'{len(findings)} finding(s) in {" ".join(objects)}:\n     ' +
-	       '\n     '.join(findings[:10]), logfile)
+	found = _w1_sparse(kernel, objects, logfile)
+	old = [o for o in objects if (baseline.out / o).exists()]
+	before = _w1_sparse(baseline, old, common.LOGS / f'w1-sparse-{baseline.name}.log') if old else set()
+	new = sorted(found - before)
+	expect(not new, f'{len(new)} new finding(s) in {" ".join(objects)}:\n     ' +
+	       '\n     '.join(new[:10]), logfile)
 	return objects

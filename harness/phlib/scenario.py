@@ -16,7 +16,7 @@ CRASHKERNEL = 'crashkernel=128M'
 CAPTURE_BANNER = 'Linux version'
 PANIC_LINE = 'Kernel panic - not syncing'
 
-_accel = None
+_kvm = None
 
 
 @dataclass
@@ -46,27 +46,33 @@ def built(*makers):
 	return guests
 
 
-def accel(g):
-	"""KVM when a probe boot proves it works here, else single-threaded TCG."""
-	global _accel
-	if _accel is None:
-		_accel = list(qemu.ACCEL_TCG)
-		why = 'no usable /dev/kvm'
+ACCEL_KVM = ['-accel', 'kvm', '-cpu', 'host']
+
+
+def kvm_probe(g):
+	"""(True, why) when a probe boot of g under KVM reaches /init; once."""
+	global _kvm
+	if _kvm is None:
+		_kvm = (False, 'no usable /dev/kvm')
 		if os.access('/dev/kvm', os.R_OK | os.W_OK):
 			m = qemu.Machine('kvm-probe', g.image, g.initrd, CONSOLE + ' ph.mode=idle',
-					 accel=['-accel', 'kvm', '-cpu', 'host'], timeout=20)
+					 accel=ACCEL_KVM, timeout=20)
 			try:
 				out = qemu.run(m, until=lambda q: q.seen('ph-init: idle'))
+				if out.first('ph-init: idle'):
+					_kvm = (True, 'a probe boot under KVM reached /init')
+				else:
+					_kvm = (False, f'a probe boot under KVM did not reach /init '
+						f'(see {out.rundir})')
 			except common.CommandError as e:     # QEMU died before QMP was up
-				out = None
-				why = f'QEMU failed under KVM: {e.tail}'
-			if out and out.first('ph-init: idle'):
-				_accel = ['-accel', 'kvm', '-cpu', 'host']
-				why = 'probe boot under KVM reached /init'
-			elif out:
-				why = f'probe boot under KVM did not reach /init (see {out.rundir})'
-		log(f'accelerator: {" ".join(_accel)} ({why})')
-	return list(_accel)
+				_kvm = (False, f'QEMU failed under KVM: {e.tail.strip()}')
+		log(f'KVM: {"usable" if _kvm[0] else "not usable"}: {_kvm[1]}')
+	return _kvm
+
+
+def accel(g):
+	"""KVM when a probe boot proves it works here, else single-threaded TCG."""
+	return list(ACCEL_KVM if kvm_probe(g)[0] else qemu.ACCEL_TCG)
 
 
 def machine(g, name, mode, append='', devices=(), smp=1, timeout=150, disk=True, panic=-1):

@@ -24,7 +24,7 @@ def _agree(tree):
 	expect(not problems, '\n     '.join(problems))
 
 
-def _bisect(report, src):
+def _bisect(report):
 	wt = bisect.worktree()
 	kernel = kernels.bisect(wt)
 	for step in bisect.steps():
@@ -46,8 +46,7 @@ def _kunit(report, tree):
 		if not cases:
 			report.add(Result(f'kunit: {cfg}', FAIL, 'no test case ran', logfile))
 		for c in cases:
-			status = {'PASS': 'PASS', 'SUCCESS': 'PASS', 'SKIP': 'SKIP',
-				  'SKIPPED': 'SKIP'}.get(c.status, FAIL)
+			status = c.status if c.status in ('PASS', 'SKIP') else FAIL
 			why = '' if status == 'PASS' else c.status + '\n' + c.log[-1500:]
 			report.add(Result(f'kunit: {c.suite}.{c.name}', status, why,
 					  logfile if status != 'PASS' else None))
@@ -93,9 +92,10 @@ def run_all():
 		if _build(report, k):
 			builds[k.name] = k
 
-	if 'x86_64-patched' in builds:
-		report.check('W=1 + sparse: touched files (x86_64-patched)', lint.compiler_checks,
-			     builds['x86_64-patched'], tree)
+	if 'x86_64-patched' in builds and 'x86_64-unpatched' in builds:
+		report.check('W=1 + sparse: no new findings in touched files (x86_64-patched)',
+			     lint.compiler_checks, builds['x86_64-patched'], tree,
+			     builds['x86_64-unpatched'])
 
 	guests = {}
 	for name, k in builds.items():
@@ -105,6 +105,9 @@ def run_all():
 
 	for name, g in guests.items():
 		report.check(f'e2e kdump capture: {name}', e2e.kdump_capture, g)
+	if 'x86_64-patched' in guests:
+		report.check('e2e kdump capture under KVM: x86_64-patched', e2e.kdump_capture_kvm,
+			     guests['x86_64-patched'])
 
 	patched = guests.get('x86_64-patched')
 	_on_patched(report, patched, 'e2e', e2e.HOOK_CHECKS)
@@ -118,7 +121,7 @@ def run_all():
 			report.add(Result(name, FAIL, 'a kernel it needs did not build'))
 
 	_kunit(report, tree)
-	_bisect(report, src)
+	_bisect(report)
 
 	log(f'all checks done in {time.monotonic() - started:.0f} s')
 	return report.summary()
