@@ -10,7 +10,9 @@ from . import common
 from .common import run, output
 
 COVER = '0000-cover-letter.patch'
-FORMAT_PATCH = ['format-patch', '-q', '--cover-letter', '--zero-commit', '--no-signature',
+# A fixed abbreviation: git's automatic one grows with the object count,
+# which a background gc changes, and the exported index lines with it.
+FORMAT_PATCH = ['-c', 'core.abbrev=12', 'format-patch', '-q', '--cover-letter', '--zero-commit', '--no-signature',
 		'--subject-prefix=PATCH', '--numbered', '--base=base', '--no-renames']
 
 

@@ -126,6 +126,8 @@ def create_kernel_tree(src, force=False):
 	run(['git', '-C', tree, 'tag', 'base', 'HEAD'])
 	run(['git', '-C', tree, 'config', 'user.name', common.IDENTITY_NAME])
 	run(['git', '-C', tree, 'config', 'user.email', common.IDENTITY_EMAIL])
+	# No gc in the background of builds and exports.
+	run(['git', '-C', tree, 'config', 'gc.auto', '0'])
 	patches = series_files()
 	log(f'applying {len(patches)} patches from patches/series')
 	apply_series(tree, patches)
