@@ -8,7 +8,8 @@
  *   ph.mode=idle       stay idle (default)
  *   ph.mode=panic      crash the kernel through sysrq-c
  *   ph.mode=kdump      load /boot/vmlinuz as capture kernel (kexec -p), then crash
- *   ph.pvpanic_events=N  write N to the pvpanic devices' sysfs events mask first
+ *   ph.modules=+a,-b   first, in order: load /lib/modules/a.ko, unload module b
+ *   ph.pvpanic_events=N  write N to the pvpanic devices' sysfs events mask
  *   ph.capture_append="..." extra words for the capture kernel's command line
  *
  * In a capture kernel (/proc/vmcore exists) it saves the dump with
@@ -25,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +149,33 @@ static int spawn(char *const argv[], int out_fd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static void load_module(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/lib/modules/%s.ko", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0))
+		fail(path);
+	close(fd);
+	say("loaded module %s", name);
+}
+
+static void unload_module(const char *name)
+{
+	if (syscall(SYS_delete_module, name, O_NONBLOCK))
+		fail(name);
+	say("unloaded module %s", name);
+}
+
+/* "+a,-b": load a, then unload b. */
+static void change_modules(char *ops)
+{
+	for (char *op = strtok(ops, ","); op; op = strtok(NULL, ","))
+		(*op == '-' ? unload_module : load_module)(op + (*op == '-' || *op == '+'));
+}
+
 static void set_pvpanic_events(const char *mask)
 {
 	static const char *const drivers[] = {
@@ -228,7 +257,7 @@ static void save_dump(void)
 
 int main(void)
 {
-	char mode[64], mask[32];
+	char mode[64], mask[32], modules[512];
 	int fd;
 
 	mount_fs("proc", "/proc");
@@ -246,6 +275,8 @@ int main(void)
 	if (!param("ph.mode", mode, sizeof(mode)))
 		strcpy(mode, "idle");
 	say("mode %s", mode);
+	if (param("ph.modules", modules, sizeof(modules)))
+		change_modules(modules);
 	if (param("ph.pvpanic_events", mask, sizeof(mask)))
 		set_pvpanic_events(mask);
 

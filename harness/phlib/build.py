@@ -38,6 +38,7 @@ class Kernel:
 	# Accept fragment symbols this tree does not define yet (bisect builds
 	# of early patches); a defined symbol that is dropped still fails.
 	allow_undefined: bool = False
+	modules: bool = False
 
 	@property
 	def out(self):
@@ -50,6 +51,10 @@ class Kernel:
 	@property
 	def vmlinux(self):
 		return self.out / 'vmlinux'
+
+	def module_files(self):
+		"""The .ko files of a kernel built with modules."""
+		return sorted(self.out.rglob('*.ko')) if self.modules else []
 
 	@property
 	def log(self):
@@ -128,7 +133,8 @@ def build(kernel, targets=None):
 	kernel.log.write_text('')
 	log(f'building {kernel.name} ({kernel.arch}) from {kernel.srctree} (log: {kernel.log})')
 	configure(kernel)
-	_make(kernel, *(targets or [ARCHES[kernel.arch][2]]))
+	targets = targets or [ARCHES[kernel.arch][2]] + (['modules'] if kernel.modules else [])
+	_make(kernel, *targets)
 	seconds = time.monotonic() - start
 	log(f'built {kernel.name} in {seconds:.0f} s')
 	return seconds

@@ -101,14 +101,17 @@ def _write(spec, tool, dest):
 	return dest
 
 
-def build_images(src, kernel_image, name):
-	"""(boot initrd, capture initrd) for the kernel at kernel_image."""
+def build_images(src, kernel_image, name, modules=()):
+	"""(boot initrd, capture initrd) for the kernel at kernel_image, with
+	its modules in /lib/modules/<name>.ko."""
 	init = build_init()
 	tool = _gen_init_cpio(src)
 	capture = _write(_base_spec(init), tool, GUEST_OUT / 'capture.img')
 	spec = _base_spec(init)
 	for program in BOOT_PROGRAMS:
 		spec.program(program)
+	for ko in modules:
+		spec.file(f'/lib/modules/{Path(ko).name}', ko, '0644')
 	spec.file('/boot/vmlinuz', kernel_image, '0644')
 	spec.file('/boot/capture.img', capture, '0644')
 	boot = _write(spec, tool, GUEST_OUT / f'boot-{name}.img')

@@ -6,11 +6,18 @@ from . import build, common
 GUEST = common.CONFIGS / 'x86_64-guest.config'
 HOOKS_ON = common.CONFIGS / 'panic-hooks.config'
 HOOKS_OFF = common.CONFIGS / 'no-panic-hooks.config'
+PVPANIC_MODULES = common.CONFIGS / 'pvpanic-modules.config'
 
 
 def patched(src):
 	"""The series with CONFIG_PANIC_HOOKS=y: the product."""
 	return build.Kernel('x86_64-patched', common.KERNEL_TREE, [GUEST, HOOKS_ON])
+
+
+def patched_modules(src):
+	"""The product with pvpanic built as modules."""
+	return build.Kernel('x86_64-patched-modules', common.KERNEL_TREE,
+			    [GUEST, HOOKS_ON, PVPANIC_MODULES], modules=True)
 
 
 def hooks_off(src):

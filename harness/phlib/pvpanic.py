@@ -81,7 +81,45 @@ def two_devices(g):
 	       'an event came after the capture kernel started', out.rundir / 'qmp-events.log')
 
 
-def checks(patched, unpatched, hooks_off):
+LOAD = '+pvpanic,+pvpanic-mmio,+pvpanic-pci'
+UNLOAD = '-pvpanic_mmio,-pvpanic_pci,-pvpanic'
+
+
+def _modules_run(g, name, ops):
+	"""Both devices, the modules changed by ops, then kdump; (events, record)."""
+	out = _run(g, f'pvpanic-modules-{name}', 'kdump', DEVICES['isa'] + DEVICES['pci'],
+		   f'ph.modules={ops}')
+	d = scenario.expect_captured(out)
+	expect(out.first('ph-init: loaded module pvpanic-pci'), 'the modules were not loaded',
+	       out.rundir / 'serial.log')
+	return out, _events(out), d.vmcoreinfo.get('PANIC_HOOKS', '')
+
+
+def modules_report(g):
+	"""pvpanic as modules: each device reports once, before kdump, from the hook."""
+	out, events, record = _modules_run(g, 'loaded', LOAD)
+	log = out.rundir / 'qmp-events.log'
+	expect([e.name for e in events] == [CRASHLOADED] * 2,
+	       f'expected one {CRASHLOADED} per device, got {_describe(events)}', log)
+	expect(events[-1].t < scenario.capture_banner(out).t, 'an event came after kdump', log)
+	expect('pvpanic:ok:' in record, f'PANIC_HOOKS={record} has no pvpanic hook')
+
+
+def modules_unload_releases_slot(g):
+	"""Unloading the modules releases the slot (no hook, no event); loading
+	them again claims it again."""
+	out, events, record = _modules_run(g, 'unloaded', f'{LOAD},{UNLOAD}')
+	expect(not events, f'unloaded pvpanic still emitted {_describe(events)}',
+	       out.rundir / 'qmp-events.log')
+	expect('pvpanic' not in record, f'PANIC_HOOKS={record}: the slot was not released')
+	out, events, record = _modules_run(g, 'reloaded', f'{LOAD},{UNLOAD},{LOAD}')
+	expect([e.name for e in events] == [CRASHLOADED] * 2,
+	       f'reloaded pvpanic: expected one {CRASHLOADED} per device, got {_describe(events)}',
+	       out.rundir / 'qmp-events.log')
+	expect('pvpanic:ok:' in record, f'reloaded pvpanic: PANIC_HOOKS={record}')
+
+
+def checks(patched, unpatched, hooks_off, modules):
 	"""(name, function, args) for the test command."""
 	out = [('pvpanic isa: no kdump event, as stock (CONFIG_PANIC_HOOKS=n)', kdump_event,
 		(hooks_off, 'isa', False))]
@@ -95,4 +133,8 @@ def checks(patched, unpatched, hooks_off):
 			out.append((f'pvpanic {device}: events mask cleared, {mode} (patched)',
 				    events_cleared, (patched, device, mode)))
 	out.append(('pvpanic isa+pci: one event per device (patched)', two_devices, (patched,)))
+	out.append(('pvpanic modules: one event per device, from the hook', modules_report,
+		    (modules,)))
+	out.append(('pvpanic modules: unloading releases the slot, reloading claims it',
+		    modules_unload_releases_slot, (modules,)))
 	return out

@@ -28,7 +28,7 @@ class Guest:
 
 
 def prepare(src, kernel):
-	boot, _ = guest.build_images(src, kernel.image, kernel.name)
+	boot, _ = guest.build_images(src, kernel.image, kernel.name, kernel.module_files())
 	return Guest(kernel.name, kernel.image, boot)
 
 

@@ -87,7 +87,7 @@ def run_all():
 	report.check('kernel-doc: no new warnings in touched files', lint.kernel_doc, tree)
 
 	builds = {}
-	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched):
+	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched, kernels.patched_modules):
 		k = make(src)
 		if _build(report, k):
 			builds[k.name] = k
@@ -114,7 +114,8 @@ def run_all():
 	_on_patched(report, patched, 'halt:', halt.CHECKS)
 
 	unpatched = guests.get('x86_64-unpatched')
-	for name, fn, args in pvpanic.checks(patched, unpatched, guests.get('x86_64-hooks-off')):
+	for name, fn, args in pvpanic.checks(patched, unpatched, guests.get('x86_64-hooks-off'),
+					     guests.get('x86_64-patched-modules')):
 		if all(args[:1]):
 			report.check(name, fn, *args)
 		else:
