@@ -178,7 +178,7 @@ class Qemu:
 				s.close()
 				if time.monotonic() > deadline or self.proc.poll() is not None:
 					raise common.CommandError(self.argv(), self.proc.poll() or -1,
-								  self.rundir, 'QMP socket never came up')
+								  self.rundir, self._early_failure())
 				time.sleep(0.02)
 		self.qmp_sock = s
 		self._qmp_file = s.makefile('rwb')
@@ -187,7 +187,14 @@ class Qemu:
 			self.qmp('qmp_capabilities')
 		except (OSError, ValueError) as e:
 			raise common.CommandError(self.argv(), self.proc.poll() or -1, self.rundir,
-						  f'QEMU closed QMP: {e}') from e
+						  self._early_failure()) from e
+
+	def _early_failure(self):
+		"""Why QEMU is gone before QMP answered: its first words, if any."""
+		time.sleep(0.2)         # let the reader thread collect them
+		with self._lock:
+			said = next((ln.text for ln in self.lines if ln.text.strip()), '')
+		return f'QMP never came up; QEMU said: {said}' if said else 'QMP never came up'
 
 	def qmp(self, command, **arguments):
 		msg = {'execute': command}
