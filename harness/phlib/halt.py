@@ -44,9 +44,9 @@ def spin_on_request(g):
 	expect(busy > SPINNING_MIN, f'QEMU used only {busy:.0%} of a core with panic_halt=spin', log)
 
 
-def reboots_on_time(g, seconds=3):
+def reboots_on_time(g, seconds=3, append='', name='halt-reboot'):
 	"""panic=N while halted: the reboot still comes, about N s later."""
-	m = scenario.machine(g, 'halt-reboot', 'panic', disk=False, panic=seconds, timeout=60)
+	m = scenario.machine(g, name, 'panic', append, disk=False, panic=seconds, timeout=60)
 	out = qemu.run(m)
 	log = out.rundir / 'serial.log'
 	panic = out.first(scenario.PANIC_LINE)
@@ -54,6 +54,11 @@ def reboots_on_time(g, seconds=3):
 	took = out.wall_seconds - panic.t
 	expect(seconds * 0.9 < took < seconds + 3, f'rebooted {took:.2f} s after the panic, '
 	       f'asked for {seconds} s', log)
+
+
+def spin_reboots_on_time(g):
+	"""panic=N with panic_halt=spin: the busy wait counts its steps to N s."""
+	reboots_on_time(g, append='panic_halt=spin', name='halt-spin-reboot')
 
 
 def bad_param(g):
@@ -64,4 +69,5 @@ def bad_param(g):
 	expect(busy < HALTED_MAX, f'QEMU used {busy:.0%} of a core: the default was not kept', log)
 
 
-CHECKS = (halts_after_panic, halts_after_panic_smp2, spin_on_request, reboots_on_time, bad_param)
+CHECKS = (halts_after_panic, halts_after_panic_smp2, spin_on_request, reboots_on_time,
+	  spin_reboots_on_time, bad_param)
