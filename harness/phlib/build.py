@@ -13,6 +13,10 @@ from .common import log, run
 ARCHES = {
 	# arch: (make ARCH, CROSS_COMPILE, image target, image path under O=)
 	'x86_64': ('x86_64', '', 'bzImage', 'arch/x86/boot/bzImage'),
+	'arm64': ('arm64', 'aarch64-linux-gnu-', 'Image', 'arch/arm64/boot/Image'),
+	'riscv64': ('riscv', 'riscv64-linux-gnu-', 'Image', 'arch/riscv/boot/Image'),
+	'ppc64le': ('powerpc', 'powerpc64le-linux-gnu-', 'vmlinux', 'vmlinux'),
+	's390x': ('s390', 's390x-linux-gnu-', 'bzImage', 'arch/s390/boot/bzImage'),
 }
 
 # Build identity fixed so that a rebuild of the same tree hits ccache.
@@ -39,6 +43,8 @@ class Kernel:
 	# of early patches); a defined symbol that is dropped still fails.
 	allow_undefined: bool = False
 	modules: bool = False
+	# Compile only these objects (a compile test), not the image.
+	objects: list = field(default_factory=list)
 
 	@property
 	def out(self):
@@ -133,7 +139,8 @@ def build(kernel, targets=None):
 	kernel.log.write_text('')
 	log(f'building {kernel.name} ({kernel.arch}) from {kernel.srctree} (log: {kernel.log})')
 	configure(kernel)
-	targets = targets or [ARCHES[kernel.arch][2]] + (['modules'] if kernel.modules else [])
+	targets = targets or kernel.objects or \
+		[ARCHES[kernel.arch][2]] + (['modules'] if kernel.modules else [])
 	_make(kernel, *targets)
 	seconds = time.monotonic() - start
 	log(f'built {kernel.name} in {seconds:.0f} s')

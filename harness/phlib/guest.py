@@ -36,11 +36,11 @@ def _gen_init_cpio(src):
 	return tool
 
 
-def build_init():
-	"""Static /init from guest/init.c."""
+def build_init(cross=''):
+	"""Static /init from guest/init.c, with the cross compiler prefix given."""
 	GUEST_OUT.mkdir(parents=True, exist_ok=True)
-	out = GUEST_OUT / 'init'
-	run(['gcc', '-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out,
+	out = GUEST_OUT / f'init{"-" + cross.rstrip("-") if cross else ""}'
+	run([f'{cross}gcc', '-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out,
 	     common.GUEST_SRC / 'init.c'])
 	return out
 
@@ -116,3 +116,14 @@ def build_images(src, kernel_image, name, modules=()):
 	spec.file('/boot/capture.img', capture, '0644')
 	boot = _write(spec, tool, GUEST_OUT / f'boot-{name}.img')
 	return boot, capture
+
+
+def build_minimal_image(src, name, cross):
+	"""An initrd with only /init, for another architecture's guest: enough
+	to idle or panic (no kexec or makedumpfile for it here)."""
+	spec = Spec()
+	for d in ('/proc', '/sys', '/dev'):
+		spec.dir(d)
+	spec.node('/dev/console', 'c', 5, 1)
+	spec.file('/init', build_init(cross))
+	return _write(spec, _gen_init_cpio(src), GUEST_OUT / f'boot-{name}.img')

@@ -7,6 +7,8 @@ GUEST = common.CONFIGS / 'x86_64-guest.config'
 HOOKS_ON = common.CONFIGS / 'panic-hooks.config'
 HOOKS_OFF = common.CONFIGS / 'no-panic-hooks.config'
 PVPANIC_MODULES = common.CONFIGS / 'pvpanic-modules.config'
+HYPERV_SEV = common.CONFIGS / 'x86_64-hyperv-sev.config'
+HYPERV_SEV_MODULES = common.CONFIGS / 'hyperv-sev-modules.config'
 
 
 def patched(src):
@@ -15,9 +17,14 @@ def patched(src):
 
 
 def patched_modules(src):
-	"""The product with pvpanic built as modules."""
+	"""The product with pvpanic, Hyper-V and the PSP driver as modules."""
 	return build.Kernel('x86_64-patched-modules', common.KERNEL_TREE,
-			    [GUEST, HOOKS_ON, PVPANIC_MODULES], modules=True)
+			    [GUEST, HOOKS_ON, PVPANIC_MODULES, HYPERV_SEV_MODULES], modules=True)
+
+
+def hyperv_sev(src):
+	"""The product with Hyper-V, the SEV-SNP host and their KUnit test built in."""
+	return build.Kernel('x86_64-hyperv-sev', common.KERNEL_TREE, [GUEST, HOOKS_ON, HYPERV_SEV])
 
 
 def hooks_off(src):

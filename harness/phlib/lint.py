@@ -51,27 +51,64 @@ def kernel_doc(tree):
 	       logfile)
 
 
-def _w1_sparse(kernel, objects, logfile):
+def _w1_sparse(kernel, objects, logfile, sparse=True):
 	"""Rebuild objects of kernel with W=1 and sparse (C=2); its findings."""
 	logfile.write_text('')
-	make = ['make', '-C', kernel.srctree, f'O={kernel.out}', f'-j{common.jobs()}', 'W=1', 'C=2',
-		f'LOCALVERSION=-{kernel.name}', 'CC=ccache gcc']
+	make_arch, cross, _, _ = build.ARCHES[kernel.arch]
+	make = ['make', '-C', kernel.srctree, f'O={kernel.out}', f'ARCH={make_arch}',
+		f'-j{common.jobs()}', 'W=1', f'LOCALVERSION=-{kernel.name}', f'CC=ccache {cross}gcc']
+	if sparse:
+		make.append('C=2')
+	if cross:
+		make.append(f'CROSS_COMPILE={cross}')
 	proc = run(make + objects, logfile=logfile, env=build.BUILD_ENV, check=False)
 	expect(proc.returncode == 0, f'W=1/sparse build of {kernel.name} failed', logfile)
 	return _normalise(logfile.read_text())
 
 
+def built_touched_objects(kernel, tree):
+	"""Objects of the touched .c files that kernel builds (all of a compile
+	test's objects)."""
+	if kernel.objects:
+		return list(kernel.objects)
+	objects = [str(Path(c).with_suffix('.o')) for c in touched(tree, {'.c'})]
+	return [o for o in objects if (kernel.out / o).exists()]
+
+
+def compare_w1(kernel, baseline, objects, old, sparse=True):
+	"""Findings of W=1 (and sparse) on objects of kernel that the old
+	objects of baseline (same config, unpatched) do not have: none allowed."""
+	what = 'W=1 + sparse' if sparse else 'W=1'
+	logfile = common.LOGS / f'w1-sparse-{kernel.name}.log'
+	found = _w1_sparse(kernel, objects, logfile, sparse)
+	before = set()
+	if baseline and old:
+		before = _w1_sparse(baseline, old, common.LOGS / f'w1-sparse-{baseline.name}.log',
+				    sparse)
+	new = sorted(found - before)
+	expect(not new, f'{len(new)} new {what} finding(s) in {" ".join(objects)}:\n     ' +
+	       '\n     '.join(new[:10]), logfile)
+	return f'{what} clean: {" ".join(objects)}'
+
+
 def compiler_checks(kernel, tree, baseline):
 	"""W=1 and sparse on the touched .c files built in kernel's config: no
 	finding that the same objects of baseline (the unpatched tree) lack."""
-	objects = [str(Path(c).with_suffix('.o')) for c in touched(tree, {'.c'})
-		   if (kernel.out / Path(c).with_suffix('.o')).exists()]
+	objects = built_touched_objects(kernel, tree)
 	expect(objects, f'none of the touched files is built in {kernel.name}')
-	logfile = common.LOGS / f'w1-sparse-{kernel.name}.log'
-	found = _w1_sparse(kernel, objects, logfile)
 	old = [o for o in objects if (baseline.out / o).exists()]
-	before = _w1_sparse(baseline, old, common.LOGS / f'w1-sparse-{baseline.name}.log') if old else set()
-	new = sorted(found - before)
-	expect(not new, f'{len(new)} new finding(s) in {" ".join(objects)}:\n     ' +
-	       '\n     '.join(new[:10]), logfile)
-	return objects
+	return compare_w1(kernel, baseline, objects, old)
+
+
+def compiler_checks_vs_pristine(kernel, tree, src, sparse=True):
+	"""compare_w1() against the same objects compiled from the unpatched
+	tree in the same config, for kernels with no unpatched build of their
+	own (other architectures, other configs)."""
+	objects = built_touched_objects(kernel, tree)
+	expect(objects, f'none of the touched files is built in {kernel.name}')
+	old = [o for o in objects if (src.pristine / o).with_suffix('.c').exists()]
+	baseline = build.Kernel(f'{kernel.name}-unpatched', src.pristine, kernel.fragments,
+				arch=kernel.arch, allow_undefined=True, objects=old)
+	if old:
+		build.build(baseline)
+	return compare_w1(kernel, baseline, objects, old, sparse)

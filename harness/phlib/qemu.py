@@ -17,6 +17,13 @@ from . import common
 
 ACCEL_TCG = ['-accel', 'tcg,thread=single', '-cpu', 'max']
 
+# arch: (QEMU binary, machine arguments)
+SYSTEMS = {
+	'x86_64': ('qemu-system-x86_64', ['-machine', 'q35']),
+	'arm64': ('qemu-system-aarch64', ['-machine', 'virt']),
+	'riscv64': ('qemu-system-riscv64', ['-machine', 'virt']),
+}
+
 
 @dataclass
 class Machine:
@@ -31,6 +38,7 @@ class Machine:
 	disk_mb: int = 0                               # dump disk, /dev/vda
 	timeout: float = 120
 	accel: list = field(default_factory=lambda: list(ACCEL_TCG))
+	arch: str = 'x86_64'
 
 
 @dataclass
@@ -112,8 +120,9 @@ class Qemu:
 
 	def argv(self):
 		m = self.m
-		argv = ['qemu-system-x86_64', '-nodefaults', '-no-reboot', '-display', 'none',
-			'-machine', 'q35', '-m', str(m.memory_mb), '-smp', str(m.smp),
+		binary, machine = SYSTEMS[m.arch]
+		argv = [binary, '-nodefaults', '-no-reboot', '-display', 'none', *machine,
+			'-m', str(m.memory_mb), '-smp', str(m.smp),
 			'-kernel', m.kernel, '-initrd', m.initrd, '-append', m.append,
 			'-serial', 'stdio', '-monitor', 'none',
 			'-qmp', f'unix:{self.rundir / "qmp.sock"},server=on,wait=off',

@@ -3,8 +3,8 @@
 
 import time
 
-from . import (bisect, build, common, e2e, halt, kernels, kunit, lint, pvpanic, scenario, series,
-	       source, style)
+from . import (bisect, build, common, cross, e2e, halt, kernels, kunit, lint, pvpanic, scenario,
+	       series, slot_users, source, style)
 from .common import log
 from .report import Report, Result, FAIL, expect
 
@@ -62,6 +62,63 @@ def _on_patched(report, guest, prefix, checks):
 			report.add(Result(name, FAIL, 'the patched kernel did not build'))
 
 
+def _slot_users(report, tree, src, builds):
+	"""Issue 5: nothing forces crash_kexec_post_notifiers any more."""
+	report.check('slot users: no C source assigns crash_kexec_post_notifiers',
+		     slot_users.none_in_tree, tree)
+	hv = builds.get('x86_64-hyperv-sev')
+	name = 'slot users: preprocessed hv_common.c, sev.c, sev-dev.c (x86_64-hyperv-sev)'
+	if hv:
+		report.check(name, slot_users.none_preprocessed, hv,
+			     ['drivers/hv/hv_common.c', 'arch/x86/virt/svm/sev.c',
+			      'drivers/crypto/ccp/sev-dev.c'])
+		report.check('W=1 + sparse: no new findings in touched files (x86_64-hyperv-sev)',
+			     lint.compiler_checks_vs_pristine, hv, tree, src)
+	else:
+		report.add(Result(name, FAIL, 'x86_64-hyperv-sev did not build'))
+
+
+def _slot_user_guest(report, g):
+	for name, fn in (('slot users: Hyper-V panic order KUnit at boot (x86_64-hyperv-sev)',
+			  slot_users.kunit_at_boot),
+			 ('slot users: nothing claimed off Hyper-V/SNP, capture works '
+			  '(x86_64-hyperv-sev)', slot_users.boots_and_captures_unclaimed)):
+		if g:
+			report.check(name, fn, g)
+		else:
+			report.add(Result(name, FAIL, 'x86_64-hyperv-sev did not build'))
+
+
+def _cross(report, tree, src):
+	"""Other architectures: arm64 and riscv64 guests, powerpc and s390
+	compile tests."""
+	for arch in cross.SYSTEMS:
+		k = cross.guest_kernel(arch)
+		if not _build(report, k):
+			continue
+		report.check(f'W=1{"" if arch in cross.NO_SPARSE else " + sparse"}: no new findings '
+			     f'in touched files ({k.name})', cross.compiler_checks, k, tree, src)
+		g = report.check(f'guest image: {k.name}', cross.prepare, src, k)
+		for check in cross.GUEST_CHECKS[arch]:
+			name = f'{arch}: {check.__doc__.splitlines()[0].rstrip(".")}'
+			if g:
+				report.check(name, check, g)
+			else:
+				report.add(Result(name, FAIL, 'no guest image'))
+		if arch == 'arm64':
+			report.check('slot users: preprocessed hv_common.c (arm64-patched)',
+				     slot_users.none_preprocessed, k, ['drivers/hv/hv_common.c'])
+	for arch in cross.COMPILE_TESTS:
+		k = cross.compile_test_kernel(arch)
+		if not _build(report, k):
+			continue
+		report.check(f'W=1 + sparse: no new findings in touched files ({k.name})',
+			     cross.compiler_checks, k, tree, src)
+		if arch == 'ppc64le':
+			report.check('slot users: preprocessed fadump.c (ppc64le-compile)',
+				     slot_users.none_preprocessed, k, ['arch/powerpc/kernel/fadump.c'])
+
+
 def _build(report, kernel):
 	return report.check(f'build: {kernel.name}', build.build, kernel)
 
@@ -87,7 +144,8 @@ def run_all():
 	report.check('kernel-doc: no new warnings in touched files', lint.kernel_doc, tree)
 
 	builds = {}
-	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched, kernels.patched_modules):
+	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched, kernels.patched_modules,
+		     kernels.hyperv_sev):
 		k = make(src)
 		if _build(report, k):
 			builds[k.name] = k
@@ -96,6 +154,7 @@ def run_all():
 		report.check('W=1 + sparse: no new findings in touched files (x86_64-patched)',
 			     lint.compiler_checks, builds['x86_64-patched'], tree,
 			     builds['x86_64-unpatched'])
+	_slot_users(report, tree, src, builds)
 
 	guests = {}
 	for name, k in builds.items():
@@ -121,6 +180,8 @@ def run_all():
 		else:
 			report.add(Result(name, FAIL, 'a kernel it needs did not build'))
 
+	_slot_user_guest(report, guests.get('x86_64-hyperv-sev'))
+	_cross(report, tree, src)
 	_kunit(report, tree)
 	_bisect(report)
 
