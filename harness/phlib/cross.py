@@ -14,6 +14,7 @@ from .report import CheckFailed, expect
 HOOKS_ON = CONFIGS / 'panic-hooks.config'
 WINDOW = 5.0
 HALTED_MAX = 0.25       # of one host core, as for x86 (halt.py)
+SPINNING_MIN = 0.5
 
 
 @dataclass
@@ -73,16 +74,16 @@ def prepare(src, kernel):
 			  guest.build_minimal_image(src, kernel.name, cross))
 
 
-def _machine(g, name, mode, panic, timeout=120):
+def _machine(g, name, mode, panic, append='', timeout=120):
 	s = SYSTEMS[g.arch]
 	return qemu.Machine(name=f'{g.arch}-{name}', kernel=g.image, initrd=g.initrd,
-			    append=f'{s.console} ph.mode={mode} panic={panic}',
+			    append=f'{s.console} ph.mode={mode} panic={panic} {append}'.strip(),
 			    timeout=timeout, accel=list(s.accel), arch=g.arch)
 
 
-def _busy(g, name, mode, ready):
+def _busy(g, name, mode, ready, append=''):
 	"""Fraction of a host core the guest uses over WINDOW once ready."""
-	with qemu.Qemu(_machine(g, name, mode, 0)) as q:
+	with qemu.Qemu(_machine(g, name, mode, 0, append)) as q:
 		if not q.wait(lambda q: q.seen(ready), timeout=100):
 			raise CheckFailed(f'the guest never printed "{ready}"', q.rundir / 'serial.log')
 		time.sleep(1)
@@ -98,6 +99,13 @@ def halts_after_panic(g):
 	expect(busy < HALTED_MAX, f'QEMU used {busy:.0%} of a core after the panic '
 	       f'(idle guest: {idle:.0%}; halted should be under {HALTED_MAX:.0%})', log)
 	return f'panicked {busy:.1%} of a core, idle {idle:.1%}'
+
+
+def spins_on_request(g):
+	"""panic_halt=spin: the busy wait is back, and the measurement sees it."""
+	busy, log = _busy(g, 'spin', 'panic', 'end Kernel panic', 'panic_halt=spin')
+	expect(busy > SPINNING_MIN, f'QEMU used only {busy:.0%} of a core with panic_halt=spin', log)
+	return f'spinning {busy:.0%} of a core'
 
 
 def reboots_on_time(g, seconds=3):
@@ -118,8 +126,8 @@ def hyperv_kunit(g):
 	return slot_users.expect_kunit_passed(out, 'hv_panic')
 
 
-GUEST_CHECKS = {'arm64': (halts_after_panic, reboots_on_time, hyperv_kunit),
-		'riscv64': (halts_after_panic, reboots_on_time)}
+GUEST_CHECKS = {'arm64': (halts_after_panic, spins_on_request, reboots_on_time, hyperv_kunit),
+		'riscv64': (halts_after_panic, spins_on_request, reboots_on_time)}
 
 
 def compiler_checks(kernel, tree, src):

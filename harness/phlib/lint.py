@@ -75,20 +75,18 @@ def built_touched_objects(kernel, tree):
 	return [o for o in objects if (kernel.out / o).exists()]
 
 
-def compare_w1(kernel, baseline, objects, old, sparse=True):
-	"""Findings of W=1 (and sparse) on objects of kernel that the old
-	objects of baseline (same config, unpatched) do not have: none allowed."""
+def _compare_w1(kernel, objects, baseline_findings, sparse=True):
+	"""Findings of W=1 (and sparse) on objects of kernel that
+	baseline_findings() (the same objects, unpatched, same config) does not
+	also report: none allowed. The baseline is only asked for when there
+	are findings to compare."""
 	what = 'W=1 + sparse' if sparse else 'W=1'
 	logfile = common.LOGS / f'w1-sparse-{kernel.name}.log'
 	found = _w1_sparse(kernel, objects, logfile, sparse)
-	before = set()
-	if baseline and old:
-		before = _w1_sparse(baseline, old, common.LOGS / f'w1-sparse-{baseline.name}.log',
-				    sparse)
-	new = sorted(found - before)
+	new = sorted(found - baseline_findings()) if found else []
 	expect(not new, f'{len(new)} new {what} finding(s) in {" ".join(objects)}:\n     ' +
 	       '\n     '.join(new[:10]), logfile)
-	return f'{what} clean: {" ".join(objects)}'
+	return f'{what}: {len(objects)} objects, {len(found)} finding(s), none new'
 
 
 def compiler_checks(kernel, tree, baseline):
@@ -97,18 +95,27 @@ def compiler_checks(kernel, tree, baseline):
 	objects = built_touched_objects(kernel, tree)
 	expect(objects, f'none of the touched files is built in {kernel.name}')
 	old = [o for o in objects if (baseline.out / o).exists()]
-	return compare_w1(kernel, baseline, objects, old)
+
+	def before():
+		logfile = common.LOGS / f'w1-sparse-{baseline.name}.log'
+		return _w1_sparse(baseline, old, logfile) if old else set()
+	return _compare_w1(kernel, objects, before)
 
 
 def compiler_checks_vs_pristine(kernel, tree, src, sparse=True):
-	"""compare_w1() against the same objects compiled from the unpatched
-	tree in the same config, for kernels with no unpatched build of their
-	own (other architectures, other configs)."""
+	"""As compiler_checks(), for kernels with no unpatched build of their
+	own (other architectures, other configs): the baseline objects are
+	compiled from the unpatched tree in the same config when needed."""
 	objects = built_touched_objects(kernel, tree)
 	expect(objects, f'none of the touched files is built in {kernel.name}')
-	old = [o for o in objects if (src.pristine / o).with_suffix('.c').exists()]
-	baseline = build.Kernel(f'{kernel.name}-unpatched', src.pristine, kernel.fragments,
-				arch=kernel.arch, allow_undefined=True, objects=old)
-	if old:
+
+	def before():
+		old = [o for o in objects if (src.pristine / o).with_suffix('.c').exists()]
+		if not old:
+			return set()
+		baseline = build.Kernel(f'{kernel.name}-unpatched', src.pristine, kernel.fragments,
+					arch=kernel.arch, allow_undefined=True, objects=old)
 		build.build(baseline)
-	return compare_w1(kernel, baseline, objects, old, sparse)
+		return _w1_sparse(baseline, old, common.LOGS / f'w1-sparse-{baseline.name}.log',
+				  sparse)
+	return _compare_w1(kernel, objects, before, sparse)
