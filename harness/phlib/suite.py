@@ -24,14 +24,21 @@ def _agree(tree):
 	expect(not problems, '\n     '.join(problems))
 
 
-def _bisect(report):
+def _bisect(report, src):
 	wt = bisect.worktree()
 	kernel = kernels.bisect(wt)
+	covered = kernels.patched(src)
+	others = [kernels.hyperv_sev(src)] + [cross.guest_kernel(a) for a in cross.SYSTEMS] + \
+		[cross.compile_test_kernel(a) for a in cross.COMPILE_TESTS]
 	for step in bisect.steps():
 		def one(commit=step.commit):
 			bisect.checkout(commit)
 			build.build(kernel)
-		report.check(f'bisect build: {step.subject}', one)
+		if not report.check(f'bisect build: {step.subject}', one):
+			continue
+		for k, objects in bisect.elsewhere(bisect.changed_objects(step.commit), covered, others):
+			report.check(f'bisect compile: {step.subject} ({k.name})',
+				     bisect.compile_objects, k, objects)
 
 
 def _kunit(report, tree):
@@ -183,7 +190,7 @@ def run_all():
 	_slot_user_guest(report, guests.get('x86_64-hyperv-sev'))
 	_cross(report, tree, src)
 	_kunit(report, tree)
-	_bisect(report)
+	_bisect(report, src)
 
 	log(f'all checks done in {time.monotonic() - started:.0f} s')
 	return report.summary()
