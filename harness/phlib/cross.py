@@ -4,17 +4,14 @@ QEMU (TCG) and panicked, to see the halt and the timed reboot there; and
 compile tests, with W=1 and sparse, of what the series touches for
 powerpc64le and s390x."""
 
-import time
 from dataclasses import dataclass
 
 from . import build, common, guest, lint, qemu, slot_users
 from .common import CONFIGS
-from .report import CheckFailed, expect
+from .halt import HALTED_MAX, SPINNING_MIN, busy_fraction
+from .report import expect
 
 HOOKS_ON = CONFIGS / 'panic-hooks.config'
-WINDOW = 5.0
-HALTED_MAX = 0.25       # of one host core, as for x86 (halt.py)
-SPINNING_MIN = 0.5
 
 
 @dataclass
@@ -82,14 +79,7 @@ def _machine(g, name, mode, panic, append='', timeout=120):
 
 
 def _busy(g, name, mode, ready, append=''):
-	"""Fraction of a host core the guest uses over WINDOW once ready."""
-	with qemu.Qemu(_machine(g, name, mode, 0, append)) as q:
-		if not q.wait(lambda q: q.seen(ready), timeout=100):
-			raise CheckFailed(f'the guest never printed "{ready}"', q.rundir / 'serial.log')
-		time.sleep(1)
-		before = q.cpu_seconds()
-		time.sleep(WINDOW)
-		return (q.cpu_seconds() - before) / WINDOW, q.rundir / 'serial.log'
+	return busy_fraction(_machine(g, name, mode, 0, append), ready)
 
 
 def halts_after_panic(g):

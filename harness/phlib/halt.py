@@ -14,17 +14,23 @@ HALTED_MAX = 0.25       # of one host core, for a halted guest
 SPINNING_MIN = 0.5      # of one host core, for a spinning guest
 
 
-def _busy_fraction(g, name, append, smp=1):
-	m = scenario.machine(g, name, 'panic', append, smp=smp, disk=False, panic=0, timeout=90)
+def busy_fraction(m, ready='end Kernel panic'):
+	"""(fraction of a host core QEMU uses over WINDOW once the guest has
+	printed ready, serial log) for the machine m."""
 	with qemu.Qemu(m) as q:
-		if not q.wait(lambda q: q.seen('end Kernel panic'), timeout=60):
-			raise common.CommandError([name], -1, q.rundir / 'serial.log',
-						  'the guest never finished its panic')
+		if not q.wait(lambda q: q.seen(ready), timeout=100):
+			raise common.CommandError([m.name], -1, q.rundir / 'serial.log',
+						  f'the guest never printed "{ready}"')
 		time.sleep(1)
 		before = q.cpu_seconds()
 		time.sleep(WINDOW)
 		busy = (q.cpu_seconds() - before) / WINDOW
 	return busy, q.rundir / 'serial.log'
+
+
+def _busy_fraction(g, name, append, smp=1):
+	return busy_fraction(scenario.machine(g, name, 'panic', append, smp=smp, disk=False,
+					      panic=0, timeout=120))
 
 
 def halts_after_panic(g, smp=1):
