@@ -60,8 +60,8 @@ def none_preprocessed(kernel, files):
 		       kernel.out / target)
 		hook = FORCERS.get(str(f))
 		if hook:
-			expect(re.search(rf'panic_hook_register\(\s*{hook}\b', text) or
-			       re.search(r'panic_hook_register\(\s*\d+', text),
+			# Enumerators survive preprocessing: the slot is named.
+			expect(re.search(rf'panic_hook_register\(\s*{hook}\b', text),
 			       f'{target} does not register {hook}', kernel.out / target)
 	return ' '.join(targets)
 
@@ -94,7 +94,4 @@ def boots_and_captures_unclaimed(g):
 	expect('PANIC_HOOKS' in d.vmcoreinfo, 'VMCOREINFO of the dump has no PANIC_HOOKS line', info)
 	record = d.vmcoreinfo['PANIC_HOOKS']
 	expect(record == '', f'PANIC_HOOKS={record}: a slot was claimed off Hyper-V and SNP', info)
-	serial = out.rundir / 'serial.log'
-	expect(not out.first('crash_kexec_post_notifiers'),
-	       'the console mentions crash_kexec_post_notifiers', serial)
 	return 'PANIC_HOOKS= (empty), dump saved'
