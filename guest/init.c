@@ -8,17 +8,26 @@
  *   ph.mode=idle       stay idle (default)
  *   ph.mode=panic      crash the kernel through sysrq-c
  *   ph.mode=kdump      load /boot/vmlinuz as capture kernel (kexec -p), then crash
+ *   ph.crash=TYPE      how panic and kdump crash: sysrq (default, sysrq-c), nmi
+ *                      (wait for the host to inject one), or an LKDTM crash type
+ *                      written to /sys/kernel/debug/provoke-crash/DIRECT
+ *   ph.cpu=N           crash on CPU N
  *   ph.modules=+a,-b   first, in order: load /lib/modules/a.ko, unload module b
  *   ph.pvpanic_events=N  write N to the pvpanic devices' sysfs events mask
  *   ph.capture_append="..." extra words for the capture kernel's command line
  *
- * In a capture kernel (/proc/vmcore exists) it saves the dump with
- * makedumpfile in flattened ELF form onto /dev/vda and powers off.
+ * The capture kernel is loaded with kexec-tools where the image has them
+ * (x86_64), else with kexec_file_load() directly. In a capture kernel
+ * (/proc/vmcore exists) it prints the PANIC_HOOKS= line of the dump's
+ * VMCOREINFO, saves the dump with makedumpfile in flattened ELF form onto
+ * /dev/vda where it has makedumpfile, and powers off.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +43,12 @@
 #define DUMP_DISK "/dev/vda"
 #define CAPTURE_KERNEL "/boot/vmlinuz"
 #define CAPTURE_INITRD "/boot/capture.img"
-#define CAPTURE_CMDLINE "console=ttyS0,115200 reset_devices nr_cpus=1 irqpoll panic=-1 ph.mode=capture"
+#define CAPTURE_CMDLINE "reset_devices nr_cpus=1 irqpoll panic=-1 ph.mode=capture"
+#define KEXEC_TOOL "/sbin/kexec"
+#define MAKEDUMPFILE "/usr/bin/makedumpfile"
+#ifndef KEXEC_FILE_ON_CRASH
+#define KEXEC_FILE_ON_CRASH 0x00000002
+#endif
 
 static char cmdline[CMDLINE_MAX];
 
@@ -206,27 +220,99 @@ static void set_pvpanic_events(const char *mask)
 		say("no pvpanic device to set events on");
 }
 
+static void pin_to_cpu(void)
+{
+	char value[16];
+	cpu_set_t set;
+
+	if (!param("ph.cpu", value, sizeof(value)))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(atoi(value), &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fail("sched_setaffinity");
+	say("running on CPU %d", sched_getcpu());
+}
+
 static void crash(void)
 {
-	say("triggering panic (sysrq-c)");
-	if (write_file("/proc/sys/kernel/sysrq", "1") || write_file("/proc/sysrq-trigger", "c"))
-		fail("sysrq-trigger");
-	say("FAILED: still alive after sysrq-c");
+	char type[64];
+
+	pin_to_cpu();
+
+	if (!param("ph.crash", type, sizeof(type)) || !strcmp(type, "sysrq")) {
+		say("triggering panic (sysrq-c)");
+		if (write_file("/proc/sys/kernel/sysrq", "1") ||
+		    write_file("/proc/sysrq-trigger", "c"))
+			fail("sysrq-trigger");
+	} else if (!strcmp(type, "nmi")) {
+		say("waiting for an NMI");
+		for (;;)
+			pause();
+	} else {
+		mount_fs("debugfs", "/sys/kernel/debug");
+		say("triggering LKDTM %s", type);
+		if (write_file("/sys/kernel/debug/provoke-crash/DIRECT", type))
+			fail("provoke-crash/DIRECT");
+	}
+	say("FAILED: still alive after the crash");
 	power_off();
+}
+
+/* The console= words of our own command line, for the capture kernel. */
+static void console_words(char *buf, size_t len)
+{
+	const char *p = cmdline;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while ((p = strstr(p, "console="))) {
+		size_t w = strcspn(p, " ");
+
+		if ((p == cmdline || p[-1] == ' ') && n + w + 2 < len) {
+			memcpy(buf + n, p, w);
+			n += w;
+			buf[n++] = ' ';
+			buf[n] = '\0';
+		}
+		p += w;
+	}
 }
 
 static void load_capture_kernel(void)
 {
-	char append[CMDLINE_MAX + 256], extra[CMDLINE_MAX], initrd[256], state[8];
-	char *argv[] = { "/sbin/kexec", "-p", CAPTURE_KERNEL, initrd, append, NULL };
+	char append[CMDLINE_MAX + 512], extra[CMDLINE_MAX], consoles[512], initrd[256], state[8];
 
-	snprintf(initrd, sizeof(initrd), "--initrd=%s", CAPTURE_INITRD);
-	snprintf(append, sizeof(append), "--command-line=%s %s", CAPTURE_CMDLINE,
+	console_words(consoles, sizeof(consoles));
+	snprintf(append, sizeof(append), "%s%s %s", consoles, CAPTURE_CMDLINE,
 		 param("ph.capture_append", extra, sizeof(extra)) ? extra : "");
-	say("loading capture kernel: kexec -p %s", CAPTURE_KERNEL);
-	if (spawn(argv, -1)) {
-		errno = EINVAL;
-		fail("kexec -p");
+	if (!access(KEXEC_TOOL, X_OK)) {
+		char arg[CMDLINE_MAX + 600];
+		char *argv[] = { KEXEC_TOOL, "-p", CAPTURE_KERNEL, initrd, arg, NULL };
+
+		snprintf(initrd, sizeof(initrd), "--initrd=%s", CAPTURE_INITRD);
+		snprintf(arg, sizeof(arg), "--command-line=%s", append);
+		say("loading capture kernel: kexec -p %s", CAPTURE_KERNEL);
+		if (spawn(argv, -1)) {
+			errno = EINVAL;
+			fail("kexec -p");
+		}
+	} else {
+		int kfd = open(CAPTURE_KERNEL, O_RDONLY), ifd = open(CAPTURE_INITRD, O_RDONLY);
+
+		say("loading capture kernel: kexec_file_load %s", CAPTURE_KERNEL);
+		if (kfd < 0 || ifd < 0)
+			fail(CAPTURE_KERNEL);
+#ifdef SYS_kexec_file_load
+		if (syscall(SYS_kexec_file_load, kfd, ifd, strlen(append) + 1, append,
+			    KEXEC_FILE_ON_CRASH))
+			fail("kexec_file_load");
+#else
+		errno = ENOSYS;
+		fail("kexec_file_load");
+#endif
+		close(kfd);
+		close(ifd);
 	}
 	if (read_file("/sys/kernel/kexec_crash_loaded", state, sizeof(state)) || state[0] != '1') {
 		errno = ENOENT;
@@ -235,12 +321,45 @@ static void load_capture_kernel(void)
 	say("capture kernel loaded");
 }
 
+/* The PANIC_HOOKS= line of the VMCOREINFO note in /proc/vmcore's headers. */
+static void print_panic_hooks_record(void)
+{
+	static char head[1 << 16];
+	int fd = open("/proc/vmcore", O_RDONLY);
+	ssize_t len = fd < 0 ? -1 : read(fd, head, sizeof(head) - 1);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)head;
+	char *rec;
+
+	if (fd >= 0)
+		close(fd);
+	if (len < (ssize_t)sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64) {
+		say("FAILED: /proc/vmcore has no ELF64 header");
+		return;
+	}
+	head[len] = '\0';
+	/* The note's text is plain in the headers: find the line there. */
+	for (rec = head; rec < head + len; rec++) {
+		if (!memcmp(rec, "PANIC_HOOKS=", 12) && (rec == head || rec[-1] == '\n')) {
+			say("vmcoreinfo %.*s", (int)strcspn(rec, "\n"), rec);
+			return;
+		}
+	}
+	say("vmcoreinfo has no PANIC_HOOKS line");
+}
+
 static void save_dump(void)
 {
-	char *argv[] = { "/usr/bin/makedumpfile", "-F", "-E", "-d", "31", "/proc/vmcore", NULL };
+	char *argv[] = { MAKEDUMPFILE, "-F", "-E", "-d", "31", "/proc/vmcore", NULL };
 	int fd, rc;
 
-	say("capture kernel up, saving /proc/vmcore to %s", DUMP_DISK);
+	say("capture kernel up");
+	print_panic_hooks_record();
+	if (access(MAKEDUMPFILE, X_OK) || access(DUMP_DISK, W_OK)) {
+		say("no makedumpfile or dump disk here: not saving the dump");
+		power_off();
+	}
+	say("saving /proc/vmcore to %s", DUMP_DISK);
 	fd = open(DUMP_DISK, O_WRONLY);
 	if (fd < 0)
 		fail(DUMP_DISK);

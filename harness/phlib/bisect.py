@@ -1,72 +1,116 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Every prefix of the series must build: incremental builds of the x86_64
-config after each patch, in a worktree of build/linux; and the files a
-patch changes that the x86_64 guest config does not build (Hyper-V, the
-PSP driver, other architectures) compiled at that patch in a config that
-builds them."""
+"""Every prefix of the series must build. The x86_64 guest is built at
+base, then after each patch, incrementally in its own output directory, so
+that the walk ends with the x86_64 kernel every later check uses; then the
+files each patch changes that the x86_64 guest does not build are compiled
+at that patch in the configurations that build them (the other
+architectures, the modules kernel), and the files no configuration here
+builds are reported as skipped, by name."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import build, common
-from .common import run, output
+from . import common, kernels, source
+from .common import output
+from .context import Context
+from .report import FAIL, PASS, Result, SKIP
 
-WORKTREE = common.BUILD / 'bisect'
+# Paths no x86_64 build reads: a patch that changes only these leaves the
+# x86_64 prefix build as it was.
+NOT_X86 = ('arch/arm64/', 'arch/riscv/', 'arch/powerpc/', 'arch/s390/', 'arch/arm/',
+	   'Documentation/', 'tools/', 'MAINTAINERS')
+# The other kernels that compile a patch's files, in order of preference.
+OTHERS = ('x86_64-modules', 'i386', 'arm64', 'riscv64', 'ppc64le', 's390x', 'arm')
 
 
 @dataclass
 class Step:
 	commit: str
 	subject: str
+	files: list[str]
 
 
-def steps(tree=common.KERNEL_TREE):
-	"""base..HEAD of tree, oldest first."""
-	text = output(['git', '-C', tree, 'log', '--reverse', '--format=%H %s', 'base..HEAD'])
-	return [Step(*line.split(' ', 1)) for line in text.splitlines() if line]
+def steps() -> list[Step]:
+	"""base..HEAD of build/linux, oldest first, with the files each changes."""
+	out = []
+	text = output(['git', '-C', common.KERNEL_TREE, 'log', '--reverse', '--format=%H %s',
+		       'base..HEAD'])
+	for line in text.splitlines():
+		commit, subject = line.split(' ', 1)
+		files = output(['git', '-C', common.KERNEL_TREE, 'diff-tree', '--no-commit-id',
+				'--name-only', '-r', '--diff-filter=AM', commit]).splitlines()
+		out.append(Step(commit, subject, files))
+	return out
 
 
-def worktree(tree=common.KERNEL_TREE):
-	"""A detached worktree of tree for bisect builds, created once."""
-	if not (WORKTREE / '.git').exists():
-		run(['git', '-C', tree, 'worktree', 'prune'])
-		run(['git', '-C', tree, 'worktree', 'add', '-q', '--detach', WORKTREE, 'base'])
-	return WORKTREE
+def x86_relevant(step: Step) -> bool:
+	return any(not f.startswith(NOT_X86) for f in step.files)
 
 
-def checkout(commit):
-	run(['git', '-C', WORKTREE, 'checkout', '-q', '--detach', commit])
+def walk(ctx: Context) -> None:
+	"""x86_64 built at base and after each patch; the last is the kernel
+	the checks use."""
+	k = ctx.kernels['x86_64']
+	k.log.parent.mkdir(parents=True, exist_ok=True)
+	k.log.write_text('')
+	with ctx.stages.stage('bisect: x86_64 at base and after each patch'):
+		source.checkout_build_tree('base')
+		ok = ctx.report.check('bisect build: base (x86_64)', lambda: _build_step(k, configure=True))
+		for i, step in enumerate(steps()):
+			last = i == len(steps()) - 1
+			name = f'bisect build: {step.subject} (x86_64)'
+			if not ok:
+				ctx.report.add(Result(name, FAIL, 'an earlier prefix did not build'))
+				continue
+			if not x86_relevant(step) and not last:
+				ctx.report.add(Result(name, PASS, 'changes nothing the x86_64 build reads'))
+				continue
+			source.checkout_build_tree(step.commit)
+			ok = ctx.report.check(name, lambda last=last: _build_step(k, image=last))
+		source.checkout_build_tree('HEAD')
+	if ok:
+		ctx.mark_built('x86_64')
 
 
-def changed_objects(commit):
-	"""Objects of the .c files commit adds or changes."""
-	names = output(['git', '-C', WORKTREE, 'diff-tree', '--no-commit-id', '--name-only', '-r',
-			'--diff-filter=AM', commit])
-	return [str(Path(n).with_suffix('.o')) for n in names.splitlines() if n.endswith('.c')]
+def _build_step(k: kernels.Kernel, configure: bool = False, image: bool = False) -> None:
+	if configure:
+		kernels.configure(k, check_symbols=False)
+	targets = kernels.targets_of(k) if image else ['vmlinux']
+	kernels.make(k, *targets)
 
 
-def _builds(kernel, obj):
-	"""Whether kernel, as built at HEAD, builds obj."""
-	return obj in kernel.objects if kernel.objects else (kernel.out / obj).exists()
+def compile_elsewhere(ctx: Context) -> None:
+	"""At each patch, the .c files it changes that x86_64 does not build,
+	compiled in the first other configuration that builds them."""
+	x86 = ctx.kernels['x86_64']
+	others = [ctx.kernel(name) for name in OTHERS]
+	with ctx.stages.stage('bisect: other configurations'):
+		try:
+			for step in steps():
+				objects = [f[:-2] + '.o' for f in step.files if f.endswith('.c')]
+				objects = [o for o in objects if not x86.builds(o)]
+				if not objects:
+					continue
+				plan: dict[str, list[str]] = {}
+				for o in objects:
+					k = next((k for k in others if k.builds(o)), None)
+					plan.setdefault(k.name if k else '', []).append(o)
+				unbuilt = plan.pop('', [])
+				if unbuilt:
+					ctx.report.add(Result(f'bisect compile: {step.subject}', SKIP,
+							      'built by no configuration here: ' +
+							      ' '.join(unbuilt)))
+				if not plan:
+					continue
+				source.checkout_build_tree(step.commit)
+				for name, objs in plan.items():
+					k = ctx.kernels[name]
+					ctx.report.check(f'bisect compile: {step.subject} ({name})',
+							 lambda k=k, objs=objs: _compile(k, objs))
+		finally:
+			source.checkout_build_tree('HEAD')
 
 
-def elsewhere(objects, covered, others):
-	"""[(kernel, its objects)] for the objects covered does not build, each
-	given to the first of others that builds it; the rest are dropped
-	(built by no config here)."""
-	plan = {}
-	for obj in objects:
-		if _builds(covered, obj):
-			continue
-		k = next((k for k in others if _builds(k, obj)), None)
-		if k:
-			plan.setdefault(k.name, (k, []))[1].append(obj)
-	return list(plan.values())
-
-
-def compile_objects(kernel, objects):
-	"""objects compiled in kernel's config from the bisect worktree."""
-	k = build.Kernel(f'{kernel.name}-bisect', WORKTREE, kernel.fragments, arch=kernel.arch,
-			 allow_undefined=True, objects=objects)
-	build.build(k)
-	return ' '.join(objects)
+def _compile(k: kernels.Kernel, objects: list[str]) -> str:
+	kernels.make(k, *objects, logfile=common.LOGS / f'bisect-{k.name}.log')
+	return ' '.join(Path(o).name for o in objects)

@@ -105,8 +105,8 @@ def run(argv, logfile=None, cwd=None, env=None, check=True, timeout=None, input_
 	return proc
 
 
-def output(argv, cwd=None):
-	return run(argv, cwd=cwd).stdout.decode().strip()
+def output(argv, cwd=None, env=None):
+	return run(argv, cwd=cwd, env=env).stdout.decode().strip()
 
 
 def tail_of(path, lines=25):

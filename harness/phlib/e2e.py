@@ -1,126 +1,131 @@
 # SPDX-License-Identifier: GPL-2.0
-"""End-to-end checks in QEMU: a real panic, a real capture kernel loaded by
-kexec-tools, a real dump saved by makedumpfile and read back on the host."""
+"""End-to-end checks on x86_64 in QEMU: a real panic, a real capture kernel
+loaded by kexec-tools, a real dump saved by makedumpfile and read back on
+the host; the pre-kdump hooks run before it, once, also when one of them
+oopses or panics again (LKDTM's PANIC_HOOK crash point)."""
 
-from . import qemu, scenario
-from .report import Skipped, expect
+from . import parsers, qemu, scenario
+from .context import Context
+from .report import CheckFailed, Skipped, expect
+from .torture import HOOK_FAULT, HOOK_PANIC
 
-HOOK = 'test_panic_hooks: hook call'
+HOOK_LINE = 'panic_hooks: ran pvpanic hook'
 
 
-def kdump_capture(g):
-	"""Any kernel: panic with a capture kernel loaded; the dump is saved and
-	its kernel log, read back without vmlinux, holds the panic."""
-	out = qemu.run(scenario.machine(g, f'kdump-{g.name}', 'kdump'))
+def _record(d) -> list[parsers.HookRecord]:
+	expect('PANIC_HOOKS' in d.vmcoreinfo, 'VMCOREINFO of the dump has no PANIC_HOOKS line',
+	       d.vmcore)
+	try:
+		return parsers.panic_hooks_record(d.vmcoreinfo['PANIC_HOOKS']) or []
+	except parsers.ParseError as e:
+		raise CheckFailed(str(e)) from e
+
+
+def kdump_capture(ctx: Context, kernel: str) -> str:
+	"""A panic with a capture kernel loaded: the dump is saved and its kernel
+	log, read back without vmlinux, holds the panic."""
+	g = ctx.guest(kernel)
+	out = qemu.run(scenario.machine(g, f'kdump-{kernel}', 'kdump', disk=True))
 	d = scenario.expect_captured(out)
 	expect('sysrq triggered crash' in d.dmesg, 'dump log lacks the sysrq panic message',
 	       out.rundir / 'vmcore-dmesg.txt')
-	return out, d
+	return f'dump saved and read back, {d.vmcore.stat().st_size >> 20} MiB'
 
 
-def kdump_capture_kvm(g):
-	"""The same capture under KVM, where KVM works; a counted SKIP elsewhere."""
-	usable, why = scenario.kvm_probe(g)
+def kdump_capture_kvm(ctx: Context) -> str:
+	"""The same capture under KVM, where a probe boot of the unpatched kernel
+	shows KVM works; a counted SKIP elsewhere."""
+	usable, why = scenario.kvm_probe(ctx.guest('x86_64-unpatched'))
 	if not usable:
 		raise Skipped(why)
-	m = scenario.machine(g, f'kdump-kvm-{g.name}', 'kdump')
+	m = scenario.machine(ctx.guest('x86_64'), 'kdump-kvm', 'kdump', disk=True)
 	m.accel = list(scenario.ACCEL_KVM)
 	scenario.expect_captured(qemu.run(m))
+	return 'captured under KVM'
 
 
-def _hook_before_capture(out, calls=1):
-	serial = out.rundir / 'serial.log'
-	hook = out.first(HOOK)
-	expect(hook, 'the test hook never ran', serial)
-	expect(out.count(HOOK) == calls, f'the test hook ran {out.count(HOOK)} times, not {calls}',
-	       serial)
-	banner = scenario.capture_banner(out)
-	expect(banner and out.lines.index(hook) < out.lines.index(banner),
-	       'the test hook did not run before the capture kernel started', serial)
-
-
-def _record(d, out):
-	info = out.rundir / 'vmcore.elf'
-	expect('PANIC_HOOKS' in d.vmcoreinfo, 'VMCOREINFO of the dump has no PANIC_HOOKS line', info)
-	return d.vmcoreinfo['PANIC_HOOKS']
-
-
-def hook_runs_before_capture(g, smp=1):
-	"""The test hook runs once, before the capture kernel, and the dump
+def hook_runs_before_capture(ctx: Context, smp: int = 1) -> str:
+	"""The pvpanic hook runs once, before the capture kernel, and the dump
 	records it."""
-	out = qemu.run(scenario.machine(g, f'hook-ok-smp{smp}', 'kdump', 'test_panic_hooks.mode=ok',
-					smp=smp))
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), f'hook-ok-smp{smp}', 'kdump', smp=smp,
+					disk=True))
 	d = scenario.expect_captured(out)
-	_hook_before_capture(out)
-	expect(out.first('crash kernel loaded'), 'the hook was not told a capture kernel is loaded',
-	       out.rundir / 'serial.log')
-	record = _record(d, out)
-	expect(record.startswith('test:ok:'), f'PANIC_HOOKS={record}, expected test:ok:<ns>')
-	expect(HOOK in d.dmesg, 'the hook\'s line is not in the dump\'s kernel log')
+	line = out.first(HOOK_LINE)
+	banner = scenario.capture_banner(out)
+	expect(line and out.count(HOOK_LINE) == 1, f'the hook line appears {out.count(HOOK_LINE)} '
+	       'times, not once', out.serial)
+	expect(banner and out.lines.index(line) < out.lines.index(banner),
+	       'the hook did not run before the capture kernel started', out.serial)
+	record = _record(d)
+	expect([r.slot for r in record] == ['pvpanic'] and record[0].status == 'ok',
+	       f'PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}, expected pvpanic:ok:<ns>')
+	expect(HOOK_LINE in d.dmesg, 'the hook\'s line is not in the dump\'s kernel log')
+	return f'PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}'
 
 
-def hook_runs_before_capture_smp2(g):
+def hook_runs_before_capture_smp2(ctx: Context) -> str:
 	"""The same with a second CPU to stop first."""
-	hook_runs_before_capture(g, smp=2)
+	return hook_runs_before_capture(ctx, smp=2)
 
 
-def hook_faults(g):
-	"""A hook that oopses: not called again, the capture still happens."""
-	out = qemu.run(scenario.machine(g, 'hook-fault', 'kdump', 'test_panic_hooks.mode=fault'))
+def _reentered(ctx: Context, name: str, append: str, said: str) -> str:
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), name, 'kdump', append, disk=True))
 	d = scenario.expect_captured(out)
-	_hook_before_capture(out)
-	serial = out.rundir / 'serial.log'
-	expect(out.first('BUG: kernel NULL pointer dereference'), 'the hook did not oops', serial)
-	expect(out.first('hook test re-entered the panic path'), 'no re-entry line', serial)
-	record = _record(d, out)
-	expect(record.startswith('test:reentered:'), f'PANIC_HOOKS={record}, expected test:reentered')
+	expect(said in d.dmesg, f'the dump\'s kernel log lacks "{said}"', out.rundir / 'vmcore-dmesg.txt')
+	expect('hook pvpanic re-entered the panic path' in d.dmesg, 'no re-entry line in the dump',
+	       out.rundir / 'vmcore-dmesg.txt')
+	record = _record(d)
+	expect([(r.slot, r.status) for r in record] == [('pvpanic', 'reentered')],
+	       f'PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}, expected pvpanic:reentered')
+	return 'captured; PANIC_HOOKS=pvpanic:reentered:0'
 
 
-def hook_panics(g):
-	"""A hook that calls panic() again: same as a fault."""
-	out = qemu.run(scenario.machine(g, 'hook-panic', 'kdump', 'test_panic_hooks.mode=panic'))
+def hook_faults(ctx: Context) -> str:
+	"""A hook that oopses, in its own context: the oops ends in a panic,
+	the hook is not called again, the capture still happens."""
+	return _reentered(ctx, 'hook-fault', HOOK_FAULT, 'Oops in a pre-kdump panic hook')
+
+
+def hook_panics(ctx: Context) -> str:
+	"""A hook that calls panic() again: the same."""
+	return _reentered(ctx, 'hook-panic', HOOK_PANIC, 'Kernel panic - not syncing: dumptest')
+
+
+def hooks_disabled(ctx: Context) -> str:
+	"""panic_hooks=off: no hook runs, the capture happens, the dump says so,
+	and the boot log says what the pvpanic slot no longer does."""
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), 'hooks-off-param', 'kdump',
+					'panic_hooks=off', disk=True))
 	d = scenario.expect_captured(out)
-	_hook_before_capture(out)
-	expect(out.first('panicking again from the hook'), 'the hook did not panic',
-	       out.rundir / 'serial.log')
-	record = _record(d, out)
-	expect(record.startswith('test:reentered:'), f'PANIC_HOOKS={record}, expected test:reentered')
-
-
-def hooks_disabled(g):
-	"""panic_hooks=off: no hook runs, the capture happens, the dump says so."""
-	out = qemu.run(scenario.machine(g, 'hooks-off-param', 'kdump',
-					'test_panic_hooks.mode=ok panic_hooks=off'))
-	d = scenario.expect_captured(out)
-	serial = out.rundir / 'serial.log'
 	expect(out.first('disabled by panic_hooks=off'), 'no boot message for panic_hooks=off',
-	       serial)
-	expect(out.count(HOOK) == 0, 'a hook ran although panic_hooks=off', serial)
-	expect(_record(d, out) == 'disabled', 'PANIC_HOOKS record is not "disabled"')
+	       out.serial)
+	expect(out.first('panic_hooks=off: pvpanic:'), 'no boot warning of what pvpanic loses',
+	       out.serial)
+	expect(HOOK_LINE not in d.dmesg, 'a hook ran although panic_hooks=off')
+	expect(d.vmcoreinfo.get('PANIC_HOOKS') == 'disabled', 'PANIC_HOOKS record is not "disabled"')
+	return 'PANIC_HOOKS=disabled'
 
 
-def hooks_bad_param(g):
+def hooks_bad_param(ctx: Context) -> str:
 	"""A malformed panic_hooks= is reported and the hooks stay on."""
-	out = qemu.run(scenario.machine(g, 'hooks-bad-param', 'kdump',
-					'test_panic_hooks.mode=ok panic_hooks=maybe'))
-	scenario.expect_captured(out)
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), 'hooks-bad-param', 'kdump',
+					'panic_hooks=maybe', disk=True))
+	d = scenario.expect_captured(out)
 	expect(out.first('malformed panic_hooks=maybe'), 'no message for the malformed value',
-	       out.rundir / 'serial.log')
-	_hook_before_capture(out)
+	       out.serial)
+	expect([r.slot for r in _record(d)] == ['pvpanic'], 'the hook did not run')
+	return 'reported; PANIC_HOOKS=' + d.vmcoreinfo['PANIC_HOOKS']
 
 
-def hook_without_capture_kernel(g):
-	"""No capture kernel: the hook still runs, told so, and the panic goes
-	on to its reboot (panic=-1; QEMU runs with -no-reboot and exits)."""
-	out = qemu.run(scenario.machine(g, 'hook-no-kdump', 'panic', 'test_panic_hooks.mode=ok',
-					disk=False, timeout=90))
-	serial = out.rundir / 'serial.log'
-	expect(out.first('crash kernel not loaded'), 'the hook did not run (or was misinformed)',
-	       serial)
-	expect(out.count(HOOK) == 1, f'the hook ran {out.count(HOOK)} times', serial)
-	expect(not out.timed_out, 'the panic did not reboot after the hook', serial)
-
-
-# The checks of the pre-kdump hooks on the patched kernel, in run order.
-HOOK_CHECKS = (hook_runs_before_capture, hook_runs_before_capture_smp2, hook_faults, hook_panics,
-	       hooks_disabled, hooks_bad_param, hook_without_capture_kernel)
+def hook_without_capture_kernel(ctx: Context) -> str:
+	"""No capture kernel: the hook still runs (GUEST_PANICKED), without a
+	console line of its own, and the panic goes on to its reboot."""
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), 'hook-no-kdump', 'panic', timeout=90))
+	expect(not out.timed_out and out.exit_code is not None, 'the panic did not reboot',
+	       out.serial)
+	events = out.events_named('GUEST_PANICKED', 'GUEST_CRASHLOADED')
+	expect([e.name for e in events] == ['GUEST_PANICKED'],
+	       f'expected one GUEST_PANICKED, got {[e.name for e in events]}', out.serial)
+	expect(not out.first(HOOK_LINE), 'a hook line was printed without a capture to follow',
+	       out.serial)
+	return 'one GUEST_PANICKED, reboot'

@@ -1,25 +1,39 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Guest initramfs images: the C /init from guest/, busybox-static,
-makedumpfile and kexec-tools from Debian with their shared libraries.
-
-The capture image holds what the capture kernel needs (init, makedumpfile);
-the boot image adds kexec and /boot/{vmlinuz,capture.img} so the guest can
-load itself as its own capture kernel."""
+"""Guest initramfs images: the C /init from guest/ for each architecture,
+and on x86_64 busybox-static, makedumpfile and kexec-tools from Debian with
+their shared libraries. Every image carries the kernel it boots with as
+/boot/vmlinuz and a capture image, so that the guest can load itself as
+its own capture kernel (kexec-tools on x86_64, kexec_file_load() from
+/init elsewhere)."""
 
 import gzip
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import common
+from .arches import ARCHES
 from .common import run
+from .kernels import Kernel
 
 GUEST_OUT = common.BUILD / 'guest'
+BUSYBOX = Path('/bin/busybox')
+# Host programs that run in an x86_64 guest: the capture side, the boot side.
 CAPTURE_PROGRAMS = ['/usr/bin/makedumpfile']
 BOOT_PROGRAMS = ['/sbin/kexec']
-BUSYBOX = Path('/bin/busybox')
 
 
-def _shared_libraries(program):
+@dataclass
+class Guest:
+	"""A built kernel and the image it boots with."""
+	name: str
+	arch: str
+	image: Path
+	initrd: Path
+	vmlinux: Path
+
+
+def _shared_libraries(program: str) -> list[str]:
 	"""Absolute paths of the libraries ldd says program loads."""
 	text = run(['ldd', program]).stdout.decode()
 	libs = re.findall(r'=>\s+(/\S+)', text)
@@ -27,32 +41,35 @@ def _shared_libraries(program):
 	return sorted(set(libs))
 
 
-def _gen_init_cpio(src):
+def _gen_init_cpio() -> Path:
 	"""The kernel's own cpio writer: makes device nodes without root."""
+	from . import source
 	tool = GUEST_OUT / 'gen_init_cpio'
-	source = src.pristine / 'usr' / 'gen_init_cpio.c'
-	if not tool.exists() or tool.stat().st_mtime < source.stat().st_mtime:
-		run(['gcc', '-O2', '-o', tool, source])
+	src = source.BUILD_TREE / 'usr' / 'gen_init_cpio.c'
+	if not tool.exists() or tool.stat().st_mtime < src.stat().st_mtime:
+		GUEST_OUT.mkdir(parents=True, exist_ok=True)
+		run(['gcc', '-O2', '-o', tool, src])
 	return tool
 
 
-def build_init(cross=''):
-	"""Static /init from guest/init.c, with the cross compiler prefix given."""
+def build_init(arch: str) -> Path:
+	"""Static /init from guest/init.c for arch."""
 	GUEST_OUT.mkdir(parents=True, exist_ok=True)
-	out = GUEST_OUT / f'init{"-" + cross.rstrip("-") if cross else ""}'
-	run([f'{cross}gcc', '-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out,
-	     common.GUEST_SRC / 'init.c'])
+	out = GUEST_OUT / f'init-{arch}'
+	source = common.GUEST_SRC / 'init.c'
+	if not out.exists() or out.stat().st_mtime < source.stat().st_mtime:
+		run([ARCHES[arch].cc, '-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, source])
 	return out
 
 
 class Spec:
 	"""A gen_init_cpio file list."""
 
-	def __init__(self):
-		self.lines = []
-		self.dirs = set()
+	def __init__(self) -> None:
+		self.lines: list[str] = []
+		self.dirs: set[str] = set()
 
-	def dir(self, path):
+	def dir(self, path: str) -> None:
 		parts = Path(path).parts[1:]
 		for i in range(1, len(parts) + 1):
 			d = '/' + '/'.join(parts[:i])
@@ -60,70 +77,60 @@ class Spec:
 				self.dirs.add(d)
 				self.lines.append(f'dir {d} 0755 0 0')
 
-	def file(self, dest, host, mode='0755'):
+	def file(self, dest: str, host: Path, mode: str = '0755') -> None:
 		self.dir(str(Path(dest).parent))
 		self.lines.append(f'file {dest} {Path(host).resolve()} {mode} 0 0')
 
-	def node(self, dest, kind, major, minor):
+	def node(self, dest: str, kind: str, major: int, minor: int) -> None:
 		self.dir(str(Path(dest).parent))
 		self.lines.append(f'nod {dest} 0600 0 0 {kind} {major} {minor}')
 
-	def link(self, dest, target):
+	def link(self, dest: str, target: str) -> None:
 		self.dir(str(Path(dest).parent))
 		self.lines.append(f'slink {dest} {target} 0777 0 0')
 
-	def program(self, path):
-		self.file(path, path)
+	def program(self, path: str) -> None:
+		self.file(path, Path(path))
 		for lib in _shared_libraries(path):
-			self.file(lib, lib)
+			self.file(lib, Path(lib))
 
 
-def _base_spec(init):
+def _base_spec(arch: str, host_programs: list[str]) -> Spec:
 	spec = Spec()
-	for d in ('/proc', '/sys', '/dev', '/tmp', '/bin', '/sbin'):
+	for d in ('/proc', '/sys', '/dev', '/tmp'):
 		spec.dir(d)
 	spec.node('/dev/console', 'c', 5, 1)
 	spec.node('/dev/null', 'c', 1, 3)
-	spec.file('/init', init)
-	spec.file('/bin/busybox', BUSYBOX)
-	spec.link('/bin/sh', 'busybox')
-	for program in CAPTURE_PROGRAMS:
+	spec.file('/init', build_init(arch))
+	if arch == 'x86_64':
+		spec.file('/bin/busybox', BUSYBOX)
+		spec.link('/bin/sh', 'busybox')
+	for program in host_programs:
 		spec.program(program)
 	return spec
 
 
-def _write(spec, tool, dest):
+def _write(spec: Spec, dest: Path) -> Path:
 	listing = dest.with_suffix('.list')
 	listing.write_text('\n'.join(spec.lines) + '\n')
-	cpio = run([tool, listing]).stdout
+	cpio = run([_gen_init_cpio(), listing]).stdout
 	with gzip.open(dest, 'wb', compresslevel=6) as f:
 		f.write(cpio)
 	return dest
 
 
-def build_images(src, kernel_image, name, modules=()):
-	"""(boot initrd, capture initrd) for the kernel at kernel_image, with
-	its modules in /lib/modules/<name>.ko."""
-	init = build_init()
-	tool = _gen_init_cpio(src)
-	capture = _write(_base_spec(init), tool, GUEST_OUT / 'capture.img')
-	spec = _base_spec(init)
-	for program in BOOT_PROGRAMS:
-		spec.program(program)
-	for ko in modules:
-		spec.file(f'/lib/modules/{Path(ko).name}', ko, '0644')
-	spec.file('/boot/vmlinuz', kernel_image, '0644')
-	spec.file('/boot/capture.img', capture, '0644')
-	boot = _write(spec, tool, GUEST_OUT / f'boot-{name}.img')
-	return boot, capture
-
-
-def build_minimal_image(src, name, cross):
-	"""An initrd with only /init, for another architecture's guest: enough
-	to idle or panic (no kexec or makedumpfile for it here)."""
-	spec = Spec()
-	for d in ('/proc', '/sys', '/dev'):
-		spec.dir(d)
-	spec.node('/dev/console', 'c', 5, 1)
-	spec.file('/init', build_init(cross))
-	return _write(spec, _gen_init_cpio(src), GUEST_OUT / f'boot-{name}.img')
+def build(kernel: Kernel) -> Guest:
+	"""The boot image of kernel: /init, its modules in /lib/modules and,
+	where its guest does kdump, itself as /boot/vmlinuz and the capture
+	image as /boot/capture.img."""
+	x86 = kernel.arch == 'x86_64'
+	capture = _write(_base_spec(kernel.arch, CAPTURE_PROGRAMS if x86 else []),
+			 GUEST_OUT / f'capture-{kernel.arch}.img')
+	spec = _base_spec(kernel.arch, CAPTURE_PROGRAMS + BOOT_PROGRAMS if x86 else [])
+	for ko in kernel.module_files():
+		spec.file(f'/lib/modules/{ko.name}', ko, '0644')
+	if ARCHES[kernel.arch].kdump:
+		spec.file('/boot/vmlinuz', kernel.image, '0644')
+		spec.file('/boot/capture.img', capture, '0644')
+	boot = _write(spec, GUEST_OUT / f'boot-{kernel.name}.img')
+	return Guest(kernel.name, kernel.arch, kernel.image, boot, kernel.vmlinux)

@@ -1,42 +1,197 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The kernels the harness builds, by name."""
+"""The kernels the harness builds, by name, and how they are built:
+tinyconfig plus fragments from configs/, out of tree (O=build/out/<name>),
+through ccache, from the build tree (see source.py) at base or HEAD."""
 
-from . import build, common
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
 
-GUEST = common.CONFIGS / 'x86_64-guest.config'
-HOOKS_ON = common.CONFIGS / 'panic-hooks.config'
-HOOKS_OFF = common.CONFIGS / 'no-panic-hooks.config'
-PVPANIC_MODULES = common.CONFIGS / 'pvpanic-modules.config'
-HYPERV_SEV = common.CONFIGS / 'x86_64-hyperv-sev.config'
-HYPERV_SEV_MODULES = common.CONFIGS / 'hyperv-sev-modules.config'
+from . import common, source
+from .arches import ARCHES
+from .common import log, run
 
-
-def patched(src):
-	"""The series with CONFIG_PANIC_HOOKS=y: the product."""
-	return build.Kernel('x86_64-patched', common.KERNEL_TREE, [GUEST, HOOKS_ON])
-
-
-def patched_modules(src):
-	"""The product with pvpanic, Hyper-V and the PSP driver as modules."""
-	return build.Kernel('x86_64-patched-modules', common.KERNEL_TREE,
-			    [GUEST, HOOKS_ON, PVPANIC_MODULES, HYPERV_SEV_MODULES], modules=True)
-
-
-def hyperv_sev(src):
-	"""The product with Hyper-V, the SEV-SNP host and their KUnit test built in."""
-	return build.Kernel('x86_64-hyperv-sev', common.KERNEL_TREE, [GUEST, HOOKS_ON, HYPERV_SEV])
-
-
-def hooks_off(src):
-	"""The series with CONFIG_PANIC_HOOKS=n: must behave as stock."""
-	return build.Kernel('x86_64-hooks-off', common.KERNEL_TREE, [GUEST, HOOKS_OFF])
+# Build identity fixed so that a rebuild of the same tree hits ccache.
+BUILD_ENV = {
+	'KBUILD_BUILD_USER': 'panic-hooks',
+	'KBUILD_BUILD_HOST': 'harness',
+	'KBUILD_BUILD_TIMESTAMP': 'Thu Jan  1 00:00:00 UTC 2026',
+	'CCACHE_DIR': str(common.CACHE / 'ccache'),
+	'CCACHE_MAXSIZE': '10G',
+	'CCACHE_NOHASHDIR': '1',
+	'CCACHE_BASEDIR': str(common.BUILD),
+	'CCACHE_SLOPPINESS': 'time_macros,include_file_mtime,include_file_ctime',
+}
 
 
-def unpatched(src):
-	"""Debian's 6.12 as shipped, for side-by-side comparisons."""
-	return build.Kernel('x86_64-unpatched', src.pristine, [GUEST])
+@dataclass
+class Kernel:
+	"""One kernel to build: an architecture, config fragments, a commit."""
+	name: str
+	arch: str
+	fragments: list[Path]
+	commit: str = 'HEAD'          # of the build tree: 'HEAD' or 'base'
+	modules: bool = False
+	# Compile only these objects (a compile test), not the image.
+	objects: list[str] = field(default_factory=list)
+	why: str = ''
+
+	@property
+	def out(self) -> Path:
+		return common.OUT / self.name
+
+	@property
+	def image(self) -> Path:
+		return self.out / ARCHES[self.arch].image
+
+	@property
+	def vmlinux(self) -> Path:
+		return self.out / 'vmlinux'
+
+	@property
+	def log(self) -> Path:
+		return common.LOGS / f'build-{self.name}.log'
+
+	def module_files(self) -> list[Path]:
+		return sorted(self.out.rglob('*.ko')) if self.modules else []
+
+	def builds(self, obj: str) -> bool:
+		"""Whether this kernel, as built, compiles obj."""
+		return obj in self.objects if self.objects else (self.out / obj).exists()
 
 
-def bisect(tree):
-	"""Incremental builds of each prefix of the series, in their own tree."""
-	return build.Kernel('x86_64-bisect', tree, [GUEST, HOOKS_ON], allow_undefined=True)
+def _f(*names: str) -> list[Path]:
+	return [common.CONFIGS / f'{n}.config' for n in names]
+
+
+# Tick configurations of the tick matrix: (name, fragment), the first being
+# what the guest configs use unless they say otherwise.
+TICKS = ('nohz-idle', 'nohz-idle-hrt', 'periodic', 'periodic-hrt', 'nohz-full',
+	 'nohz-full-hrt')
+
+
+def catalogue() -> dict[str, Kernel]:
+	"""Every kernel the harness knows, by name."""
+	ks = [
+		Kernel('x86_64', 'x86_64', _f('x86_64-guest', 'panic-tests'),
+		       why='the product: the x86_64 guest with the series'),
+		Kernel('x86_64-unpatched', 'x86_64', _f('x86_64-guest', 'panic-tests'), commit='base',
+		       why='Debian 6.12 as shipped, same config, for comparisons'),
+		Kernel('x86_64-hooks-off', 'x86_64', _f('x86_64-guest', 'panic-tests', 'no-slot-users'),
+		       why='the series with no slot user built, so CONFIG_PANIC_HOOKS=n'),
+		Kernel('x86_64-modules', 'x86_64', _f('x86_64-guest', 'panic-tests', 'x86_64-modules'),
+		       modules=True,
+		       why='pvpanic, Hyper-V and the PSP driver as modules, KVM with SEV built in'),
+		Kernel('i386', 'i386', _f('i386-guest', 'panic-tests'), why='a 32-bit guest'),
+		Kernel('arm64', 'arm64', _f('arm64-guest', 'panic-tests', 'kexec-file'),
+		       why='the arm64 guest, with Hyper-V built in'),
+		Kernel('riscv64', 'riscv64', _f('riscv64-guest', 'panic-tests', 'kexec-file'),
+		       why='the riscv64 guest'),
+		Kernel('ppc64le', 'ppc64le', _f('ppc64le-guest', 'panic-tests'),
+		       why='the pSeries guest, with fadump'),
+		Kernel('s390x', 's390x', _f('s390x-guest', 'panic-tests-s390'), why='the s390x guest'),
+		Kernel('arm', 'arm', _f('arm-compile'), objects=[
+			'kernel/panic.o', 'kernel/panic_hooks.o', 'kernel/panic_halt.o',
+			'kernel/time/tick-common.o', 'kernel/time/tick-sched.o',
+			'kernel/time/sched_clock.o', 'kernel/crash_core.o'],
+		       why='32-bit arm: the generic code the series adds, compiled with W=1'),
+	]
+	for tick in TICKS[1:]:
+		ks.append(Kernel(f'riscv64-{tick}', 'riscv64',
+				 _f('riscv64-guest', 'panic-tests', 'kexec-file', f'tick-{tick}'),
+				 why=f'the riscv64 guest with the {tick} tick'))
+	for arch in ('i386', 'arm64', 'riscv64', 'ppc64le', 's390x'):
+		k = next(k for k in ks if k.name == arch)
+		ks.append(Kernel(f'{arch}-unpatched', arch, k.fragments, commit='base',
+				 why=f'the {arch} guest without the series, for comparisons'))
+	return {k.name: k for k in ks}
+
+
+def make(kernel: Kernel, *targets: str, extra: tuple[str, ...] = (),
+	 logfile: Optional[Path] = None, check: bool = True):
+	"""make in the build tree for kernel's architecture and output directory."""
+	a = ARCHES[kernel.arch]
+	argv = ['make', '-C', source.BUILD_TREE, f'O={kernel.out}', f'ARCH={a.make_arch}',
+		f'-j{common.jobs()}', f'CC=ccache {a.cross}gcc', 'HOSTCC=ccache gcc',
+		f'LOCALVERSION=-{kernel.name}']
+	if a.cross:
+		argv.append(f'CROSS_COMPILE={a.cross}')
+	return run(argv + list(extra) + list(targets), logfile=logfile or kernel.log,
+		   env=BUILD_ENV, check=check)
+
+
+def requested_symbols(fragments: list[Path]) -> dict[str, str]:
+	"""{CONFIG_X: value} asked for by the fragments ('n' for 'is not set')."""
+	wanted = {}
+	for frag in fragments:
+		for line in Path(frag).read_text().splitlines():
+			m = re.match(r'^(CONFIG_\w+)=(.*)$', line) or \
+				re.match(r'^# (CONFIG_\w+) is not set$', line)
+			if m:
+				wanted[m.group(1)] = m.group(2) if m.lastindex == 2 else 'n'
+	return wanted
+
+
+def dropped_symbols(kernel: Kernel) -> list[str]:
+	"""Requested symbols that olddefconfig did not keep, as 'SYM=want (got)'."""
+	have = {}
+	for line in (kernel.out / '.config').read_text().splitlines():
+		m = re.match(r'^(CONFIG_\w+)=(.*)$', line)
+		if m:
+			have[m.group(1)] = m.group(2)
+	return [f'{sym}={want} (got {have.get(sym, "n")})'
+		for sym, want in requested_symbols(kernel.fragments).items()
+		if have.get(sym, 'n') != want]
+
+
+def _config_stamp(kernel: Kernel) -> str:
+	h = hashlib.sha256(source.tree_id().encode())
+	for frag in kernel.fragments:
+		h.update(Path(frag).read_bytes())
+	return h.hexdigest()
+
+
+def configure(kernel: Kernel, check_symbols: bool = True):
+	"""tinyconfig, then the fragments merged on top, then olddefconfig;
+	skipped when neither the fragments nor the tree changed since."""
+	stamp = kernel.out / '.ph-config-stamp'
+	if stamp.exists() and stamp.read_text() == _config_stamp(kernel):
+		return
+	kernel.out.mkdir(parents=True, exist_ok=True)
+	make(kernel, 'tinyconfig')
+	merge = source.BUILD_TREE / 'scripts/kconfig/merge_config.sh'
+	run([merge, '-m', '-O', kernel.out, kernel.out / '.config'] + list(kernel.fragments),
+	    logfile=kernel.log, env={'ARCH': ARCHES[kernel.arch].make_arch})
+	make(kernel, 'olddefconfig')
+	lost = dropped_symbols(kernel) if check_symbols else []
+	if lost:
+		raise common.CommandError(['kconfig'], 1, kernel.log,
+					  'config symbols dropped by olddefconfig (unmet dependencies):\n  '
+					  + '\n  '.join(lost))
+	stamp.write_text(_config_stamp(kernel))
+
+
+def targets_of(kernel: Kernel) -> list[str]:
+	if kernel.objects:
+		return list(kernel.objects)
+	return [ARCHES[kernel.arch].image_target, 'vmlinux'] + (['modules'] if kernel.modules else [])
+
+
+def build(kernel: Kernel) -> float:
+	"""Configure and build kernel at its commit; the seconds it took."""
+	start = time.monotonic()
+	kernel.log.parent.mkdir(parents=True, exist_ok=True)
+	kernel.log.write_text('')
+	source.checkout_build_tree(kernel.commit)
+	try:
+		log(f'building {kernel.name} ({kernel.arch}, {kernel.commit}) (log: {kernel.log})')
+		configure(kernel)
+		make(kernel, *targets_of(kernel))
+	finally:
+		source.checkout_build_tree('HEAD')
+	seconds = time.monotonic() - start
+	log(f'built {kernel.name} in {seconds:.0f} s')
+	return seconds

@@ -1,43 +1,45 @@
 # SPDX-License-Identifier: GPL-2.0
-"""KUnit on UML through the tree's own tools/testing/kunit/kunit.py."""
+"""KUnit on UML through the tree's own tools/testing/kunit/kunit.py, each
+case reported as a result of its own, from the KTAP the kernel printed."""
 
-import json
-from dataclasses import dataclass
+import subprocess
+import time
 
-from . import build, common
-from .common import run
+from . import common, kernels, parsers, source
+from .context import Context
+from .report import FAIL, PASS, Result, SKIP
 
-KUNITCONFIGS = ['kernel/.kunitconfig']
-
-
-@dataclass
-class Case:
-	suite: str
-	name: str
-	status: str     # PASS, FAIL or SKIP as KTAP says
-	log: str
+KUNITCONFIG = 'kernel/.kunitconfig'
+TIMEOUT = 1800
 
 
-def _cases(node, suite=''):
-	for sub in node.get('sub_groups', []):
-		yield from _cases(sub, sub.get('name', suite))
-	for case in node.get('test_cases', []):
-		yield Case(suite, case['name'], case['status'], case.get('log', ''))
-
-
-def run_kunit(tree, kunitconfig):
-	"""Build and run one .kunitconfig on UML; returns its cases."""
-	name = kunitconfig.replace('/', '-').replace('.', '')
-	build_dir = common.OUT / f'kunit-{name}'
-	logfile = common.LOGS / f'kunit-{name}.log'
+def run(ctx: Context) -> None:
+	"""Build and run kernel/.kunitconfig on UML; a result per case."""
+	build_dir = common.OUT / 'kunit'
+	logfile = common.LOGS / 'kunit.log'
 	logfile.unlink(missing_ok=True)
-	result = common.OUT / f'kunit-{name}.json'
-	result.unlink(missing_ok=True)
-	proc = run([tree / 'tools/testing/kunit/kunit.py', 'run', f'--kunitconfig={kunitconfig}',
-		    f'--build_dir={build_dir}', f'--jobs={common.jobs()}', f'--json={result}',
-		    '--make_options=CC=ccache gcc'],
-		   cwd=tree, logfile=logfile, env=build.BUILD_ENV, check=False, timeout=1800)
-	if not result.exists():
-		raise common.CommandError(['kunit.py'], proc.returncode, logfile,
-					  common.tail_of(logfile))
-	return list(_cases(json.loads(result.read_text()))), logfile
+	start = time.monotonic()
+	name = f'kunit: {KUNITCONFIG} on UML'
+	try:
+		proc = common.run(['/usr/bin/python3', source.BUILD_TREE / 'tools/testing/kunit/kunit.py',
+				   'run', f'--kunitconfig={KUNITCONFIG}', f'--build_dir={build_dir}',
+				   f'--jobs={common.jobs()}', '--make_options=CC=ccache gcc',
+				   '--raw_output=all'],
+				  cwd=source.BUILD_TREE, logfile=logfile, env=kernels.BUILD_ENV,
+				  check=False, timeout=TIMEOUT)
+	except subprocess.TimeoutExpired:
+		ctx.report.add(Result(name, FAIL, f'kunit.py did not finish in {TIMEOUT} s',
+				      str(logfile), time.monotonic() - start))
+		return
+	cases = parsers.ktap(logfile.read_text(errors='replace'))
+	if not cases:
+		ctx.report.add(Result(name, FAIL, f'no test case ran (kunit.py exit {proc.returncode})',
+				      str(logfile), time.monotonic() - start))
+		return
+	for c in cases:
+		status = {'PASS': PASS, 'SKIP': SKIP}.get(c.status, FAIL)
+		why = c.reason if status == SKIP else '' if status == PASS else 'not ok'
+		ctx.report.add(Result(f'kunit: {c.suite}.{c.name}', status, why,
+				      str(logfile) if status == FAIL else None))
+	if proc.returncode and all(c.status != 'FAIL' for c in cases):
+		ctx.report.add(Result(name, FAIL, f'kunit.py exited {proc.returncode}', str(logfile)))

@@ -3,6 +3,8 @@
 patched and unpatched side by side, for the ISA and PCI devices."""
 
 from . import qemu, scenario
+from .context import Context
+from .guest import Guest
 from .report import expect
 
 DEVICES = {'isa': ['-device', 'pvpanic'], 'pci': ['-device', 'pvpanic-pci']}
@@ -10,51 +12,58 @@ CRASHLOADED = 'GUEST_CRASHLOADED'
 PANICKED = 'GUEST_PANICKED'
 
 
-def _run(g, name, mode, devices, append=''):
+def _run(g: Guest, name: str, mode: str, devices: list[str], append: str = '') -> qemu.Outcome:
 	disk = mode == 'kdump'
-	return qemu.run(scenario.machine(g, name, mode, append, devices=devices, disk=disk,
-					 timeout=150 if disk else 90))
+	out = qemu.run(scenario.machine(g, name, mode, append, devices=devices, disk=disk,
+					timeout=150 if disk else 90, pvpanic=False))
+	expect(out.qmp_alive, 'QMP did not answer to the end: its events cannot be trusted',
+	       out.serial)
+	return out
 
 
-def _events(out):
-	return [e for e in out.events if e.name in (CRASHLOADED, PANICKED)]
+def _events(out: qemu.Outcome) -> list[qemu.Event]:
+	return out.events_named(CRASHLOADED, PANICKED)
 
 
-def _describe(events):
+def _describe(events: list[qemu.Event]) -> str:
 	return ', '.join(f'{e.name} at {e.t:.3f} s' for e in events) or 'none'
 
 
-def kdump_event(g, device, patched):
+def kdump_event(g: Guest, device: str, patched: bool, append: str = '') -> str:
 	"""Capture kernel loaded, no crash_kexec_post_notifiers: the patched
 	kernel emits one GUEST_CRASHLOADED before the capture kernel's first
-	line; the unpatched one emits nothing. Both capture."""
-	out = _run(g, f'pvpanic-kdump-{device}-{g.name}', 'kdump', DEVICES[device])
+	line; the unpatched one, or the patched one with panic_hooks=off, emits
+	nothing. All capture."""
+	out = _run(g, f'pvpanic-kdump-{device}-{g.name}{"-off" if append else ""}', 'kdump',
+		   DEVICES[device], append)
 	scenario.expect_captured(out)
 	events = _events(out)
 	log = out.rundir / 'qmp-events.log'
 	if not patched:
-		expect(not events, f'unpatched kernel emitted {_describe(events)}', log)
-		return out
+		expect(not events, f'{g.name} {append} emitted {_describe(events)}', log)
+		return 'no event, captured'
+
 	expect(len(events) == 1 and events[0].name == CRASHLOADED,
 	       f'expected exactly one {CRASHLOADED}, got {_describe(events)}', log)
 	banner = scenario.capture_banner(out)
 	expect(events[0].t < banner.t,
 	       f'{CRASHLOADED} at {events[0].t:.3f} s, not before the capture kernel\'s first '
 	       f'line at {banner.t:.3f} s', log)
-	return out
+	return f'{CRASHLOADED} {(banner.t - events[0].t) * 1000:.0f} ms before the capture kernel'
 
 
-def panic_event(g, device):
+
+def panic_event(g: Guest, device: str) -> str:
 	"""No capture kernel: exactly one GUEST_PANICKED, patched or not."""
 	out = _run(g, f'pvpanic-panic-{device}-{g.name}', 'panic', DEVICES[device])
 	events = _events(out)
 	expect(len(events) == 1 and events[0].name == PANICKED,
 	       f'expected exactly one {PANICKED}, got {_describe(events)}',
 	       out.rundir / 'qmp-events.log')
-	return out
+	return 'one GUEST_PANICKED'
 
 
-def events_cleared(g, device, mode):
+def events_cleared(g: Guest, device: str, mode: str) -> None:
 	"""The sysfs events mask set to 0 before the panic: no event at all."""
 	out = _run(g, f'pvpanic-masked-{mode}-{device}-{g.name}', mode, DEVICES[device],
 		   'ph.pvpanic_events=0')
@@ -69,7 +78,7 @@ def events_cleared(g, device, mode):
 	       out.rundir / 'qmp-events.log')
 
 
-def two_devices(g):
+def two_devices(g: Guest) -> None:
 	"""An ISA and a PCI device: each reports the panic once, before kdump."""
 	out = _run(g, f'pvpanic-two-{g.name}', 'kdump', DEVICES['isa'] + DEVICES['pci'])
 	scenario.expect_captured(out)
@@ -85,7 +94,7 @@ LOAD = '+pvpanic,+pvpanic-mmio,+pvpanic-pci'
 UNLOAD = '-pvpanic_mmio,-pvpanic_pci,-pvpanic'
 
 
-def _modules_run(g, name, ops):
+def _modules_run(g: Guest, name: str, ops: str) -> tuple[qemu.Outcome, list[qemu.Event], str]:
 	"""Both devices, the modules changed by ops, then kdump; (events, record)."""
 	out = _run(g, f'pvpanic-modules-{name}', 'kdump', DEVICES['isa'] + DEVICES['pci'],
 		   f'ph.modules={ops}')
@@ -95,7 +104,7 @@ def _modules_run(g, name, ops):
 	return out, _events(out), d.vmcoreinfo.get('PANIC_HOOKS', '')
 
 
-def modules_report(g):
+def modules_report(g: Guest) -> None:
 	"""pvpanic as modules: each device reports once, before kdump, from the hook."""
 	out, events, record = _modules_run(g, 'loaded', LOAD)
 	log = out.rundir / 'qmp-events.log'
@@ -105,7 +114,7 @@ def modules_report(g):
 	expect('pvpanic:ok:' in record, f'PANIC_HOOKS={record} has no pvpanic hook')
 
 
-def modules_unload_releases_slot(g):
+def modules_unload_releases_slot(g: Guest) -> None:
 	"""Unloading the modules releases the slot (no hook, no event); loading
 	them again claims it again."""
 	out, events, record = _modules_run(g, 'unloaded', f'{LOAD},{UNLOAD}')
@@ -119,22 +128,30 @@ def modules_unload_releases_slot(g):
 	expect('pvpanic:ok:' in record, f'reloaded pvpanic: PANIC_HOOKS={record}')
 
 
-def checks(patched, unpatched, hooks_off, modules):
-	"""(name, function, args) for the test command."""
-	out = [('pvpanic isa: no kdump event, as stock (CONFIG_PANIC_HOOKS=n)', kdump_event,
-		(hooks_off, 'isa', False))]
+def checks() -> list[tuple[str, tuple[str, ...], object]]:
+	"""(name, kernels needed, fn(ctx)) for the test command."""
+	out: list[tuple[str, tuple[str, ...], object]] = [
+		('pvpanic isa: no kdump event with panic_hooks=off', ('x86_64',),
+		 lambda ctx: kdump_event(ctx.guest('x86_64'), 'isa', False, 'panic_hooks=off')),
+		('pvpanic isa: no kdump event with CONFIG_PANIC_HOOKS=n (no slot user: the '
+		 'pvpanic driver left out)', ('x86_64-hooks-off',),
+		 lambda ctx: kdump_event(ctx.guest('x86_64-hooks-off'), 'isa', False))]
 	for device in DEVICES:
-		out.append((f'pvpanic {device}: kdump event (patched)', kdump_event, (patched, device, True)))
-		out.append((f'pvpanic {device}: no kdump event (unpatched)', kdump_event,
-			    (unpatched, device, False)))
-		out.append((f'pvpanic {device}: panic event (patched)', panic_event, (patched, device)))
-		out.append((f'pvpanic {device}: panic event (unpatched)', panic_event, (unpatched, device)))
+		out.append((f'pvpanic {device}: kdump event (patched)', ('x86_64',),
+			    lambda ctx, d=device: kdump_event(ctx.guest('x86_64'), d, True)))
+		out.append((f'pvpanic {device}: no kdump event (unpatched)', ('x86_64-unpatched',),
+			    lambda ctx, d=device: kdump_event(ctx.guest('x86_64-unpatched'), d, False)))
+		out.append((f'pvpanic {device}: panic event (patched)', ('x86_64',),
+			    lambda ctx, d=device: panic_event(ctx.guest('x86_64'), d)))
+		out.append((f'pvpanic {device}: panic event (unpatched)', ('x86_64-unpatched',),
+			    lambda ctx, d=device: panic_event(ctx.guest('x86_64-unpatched'), d)))
 		for mode in ('kdump', 'panic'):
-			out.append((f'pvpanic {device}: events mask cleared, {mode} (patched)',
-				    events_cleared, (patched, device, mode)))
-	out.append(('pvpanic isa+pci: one event per device (patched)', two_devices, (patched,)))
-	out.append(('pvpanic modules: one event per device, from the hook', modules_report,
-		    (modules,)))
+			out.append((f'pvpanic {device}: events mask cleared, {mode} (patched)', ('x86_64',),
+				    lambda ctx, d=device, m=mode: events_cleared(ctx.guest('x86_64'), d, m)))
+	out.append(('pvpanic isa+pci: one event per device (patched)', ('x86_64',),
+		    lambda ctx: two_devices(ctx.guest('x86_64'))))
+	out.append(('pvpanic modules: one event per device, from the hook', ('x86_64-modules',),
+		    lambda ctx: modules_report(ctx.guest('x86_64-modules'))))
 	out.append(('pvpanic modules: unloading releases the slot, reloading claims it',
-		    modules_unload_releases_slot, (modules,)))
+		    ('x86_64-modules',), lambda ctx: modules_unload_releases_slot(ctx.guest('x86_64-modules'))))
 	return out

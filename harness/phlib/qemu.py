@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """One QEMU run: serial console and QMP events recorded with host
-timestamps, the QEMU process's CPU time measured, a timeout enforced."""
+timestamps, QMP replies read and checked, the CPU time of QEMU and of its
+vCPU threads measured, a timeout enforced."""
 
 import json
 import os
+import queue
 import resource
 import shutil
 import socket
@@ -12,33 +14,32 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Optional
 
 from . import common
+from .arches import PLATFORMS
 
-ACCEL_TCG = ['-accel', 'tcg,thread=single', '-cpu', 'max']
+ACCEL_TCG = ['-accel', 'tcg,thread=single']
+QMP_TIMEOUT = 10.0
 
-# arch: (QEMU binary, machine arguments)
-SYSTEMS = {
-	'x86_64': ('qemu-system-x86_64', ['-machine', 'q35']),
-	'arm64': ('qemu-system-aarch64', ['-machine', 'virt']),
-	'riscv64': ('qemu-system-riscv64', ['-machine', 'virt']),
-}
+# What wait() saw: the guest's condition, QEMU's exit, or the timeout.
+CONDITION, EXITED, TIMEOUT = 'condition', 'exited', 'timeout'
 
 
 @dataclass
 class Machine:
 	"""What to boot and how."""
 	name: str
+	platform: str
 	kernel: Path
 	initrd: Path
 	append: str
-	devices: list = field(default_factory=list)   # extra QEMU arguments
+	devices: list[str] = field(default_factory=list)   # extra QEMU arguments
 	smp: int = 1
 	memory_mb: int = 512
-	disk_mb: int = 0                               # dump disk, /dev/vda
+	disk_mb: int = 0                                   # dump disk, /dev/vda
 	timeout: float = 120
-	accel: list = field(default_factory=lambda: list(ACCEL_TCG))
-	arch: str = 'x86_64'
+	accel: list[str] = field(default_factory=lambda: list(ACCEL_TCG))
 
 
 @dataclass
@@ -57,82 +58,107 @@ class Event:
 @dataclass
 class Outcome:
 	machine: Machine
-	lines: list
-	events: list
-	exit_code: int
+	lines: list[Line]
+	events: list[Event]
+	exit_code: Optional[int]
 	timed_out: bool
 	cpu_seconds: float
 	wall_seconds: float
 	rundir: Path
+	# QMP answered to the end (a reply after the guest was done, or the
+	# SHUTDOWN event of a guest that powered off): "no event" means none.
+	qmp_alive: bool
 
 	@property
-	def disk(self):
+	def disk(self) -> Path:
 		return self.rundir / 'dump-disk.img'
 
-	def first(self, needle):
+	@property
+	def serial(self) -> Path:
+		return self.rundir / 'serial.log'
+
+	def first(self, needle: str) -> Optional[Line]:
 		"""First console line containing needle, or None."""
 		return next((ln for ln in self.lines if needle in ln.text), None)
 
-	def count(self, needle):
+	def count(self, needle: str) -> int:
 		return sum(needle in ln.text for ln in self.lines)
 
-	def events_named(self, name):
-		return [e for e in self.events if e.name == name]
+	def events_named(self, *names: str) -> list[Event]:
+		return [e for e in self.events if e.name in names]
 
-	def timeline(self):
+	def timeline(self) -> list[tuple[float, str, str]]:
 		"""Console lines and QMP events merged in host-time order."""
 		items = [(ln.t, 'console', ln.text) for ln in self.lines]
 		items += [(e.t, 'QMP', f'{e.name} {json.dumps(e.data)}') for e in self.events]
 		return sorted(items, key=lambda x: x[0])
 
 
-class Stop(Exception):
+class QmpError(Exception):
 	pass
 
 
-def _children_cpu():
+def _children_cpu() -> float:
 	r = resource.getrusage(resource.RUSAGE_CHILDREN)
 	return r.ru_utime + r.ru_stime
 
 
-def proc_cpu_seconds(pid):
-	"""utime + stime of a live process, from /proc."""
-	try:
-		fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-	except OSError:
-		return None
+def _stat_cpu(stat: Path) -> float:
+	fields = stat.read_text().rsplit(')', 1)[1].split()
 	return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+@dataclass
+class VcpuSample:
+	cpu: float           # seconds of the vCPU threads
+	wakeups: int         # their voluntary context switches: each is a wakeup
+
+
+def vcpu_sample(pid: int) -> VcpuSample:
+	"""CPU time and voluntary switches of QEMU's vCPU threads (named with
+	debug-threads=on: "CPU 0/TCG")."""
+	cpu, wakeups = 0.0, 0
+	for task in Path(f'/proc/{pid}/task').iterdir():
+		try:
+			if 'CPU' not in (task / 'comm').read_text():
+				continue
+			cpu += _stat_cpu(task / 'stat')
+			for line in (task / 'status').read_text().splitlines():
+				if line.startswith('voluntary_ctxt_switches'):
+					wakeups += int(line.split()[1])
+		except OSError:
+			continue
+	return VcpuSample(cpu, wakeups)
 
 
 class Qemu:
 	"""A running QEMU; use as a context manager, or call run()."""
 
-	def __init__(self, machine, rundir=None):
+	def __init__(self, machine: Machine, rundir: Optional[Path] = None):
 		self.m = machine
 		self.rundir = Path(rundir or common.BUILD / 'runs' / machine.name)
-		self.lines = []
-		self.events = []
-		self.proc = None
-		self.start = None
-		self.qmp_sock = None
+		self.lines: list[Line] = []
+		self.events: list[Event] = []
+		self.proc: Optional[subprocess.Popen] = None
+		self.start = 0.0
+		self._replies: queue.Queue = queue.Queue()
 		self._lock = threading.Lock()
-		self._threads = []
+		self._threads: list[threading.Thread] = []
+		self._cpu_before = 0.0
 
-	def argv(self):
-		m = self.m
-		binary, machine = SYSTEMS[m.arch]
-		argv = [binary, '-nodefaults', '-no-reboot', '-display', 'none', *machine,
-			'-m', str(m.memory_mb), '-smp', str(m.smp),
+	def argv(self) -> list[str]:
+		m, p = self.m, PLATFORMS[self.m.platform]
+		argv = [p.qemu, '-nodefaults', '-no-reboot', '-display', 'none', *p.machine, *p.cpu,
+			'-m', str(m.memory_mb), '-smp', str(m.smp), '-name', f'{m.name},debug-threads=on',
 			'-kernel', m.kernel, '-initrd', m.initrd, '-append', m.append,
-			'-serial', 'stdio', '-monitor', 'none',
+			*p.serial, '-monitor', 'none',
 			'-qmp', f'unix:{self.rundir / "qmp.sock"},server=on,wait=off',
-			'-action', 'panic=none']
-		argv += m.accel
+			'-action', 'panic=none', *m.accel]
 		if m.disk_mb:
 			argv += ['-drive', f'file={self.rundir / "dump-disk.img"},format=raw,if=virtio']
 		return [str(a) for a in argv + m.devices]
 
-	def __enter__(self):
+	def __enter__(self) -> 'Qemu':
 		shutil.rmtree(self.rundir, ignore_errors=True)
 		self.rundir.mkdir(parents=True)
 		if self.m.disk_mb:
@@ -145,25 +171,25 @@ class Qemu:
 					     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 		self._spawn(self._read_serial)
 		self._connect_qmp()
-		self._spawn(self._read_qmp)
 		return self
 
-	def __exit__(self, *exc):
+	def __exit__(self, *exc: Any) -> None:
 		self.kill()
 		self._save()
 
-	def now(self):
+	def now(self) -> float:
 		return time.monotonic() - self.start
 
-	def _spawn(self, fn):
+	def _spawn(self, fn: Callable[[], None]) -> None:
 		t = threading.Thread(target=fn, daemon=True)
 		t.start()
 		self._threads.append(t)
 
-	def _read_serial(self):
+	def _read_serial(self) -> None:
+		assert self.proc and self.proc.stdout
 		buf = b''
 		while True:
-			chunk = self.proc.stdout.read1(4096)
+			chunk = self.proc.stdout.read1(4096)       # type: ignore[attr-defined]
 			if not chunk:
 				break
 			buf += chunk
@@ -175,12 +201,12 @@ class Qemu:
 		if buf:
 			self.lines.append(Line(self.now(), buf.decode(errors='replace')))
 
-	def _connect_qmp(self):
+	def _connect_qmp(self) -> None:
 		path = str(self.rundir / 'qmp.sock')
 		deadline = time.monotonic() + 10
 		while True:
+			s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 			try:
-				s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 				s.connect(path)
 				break
 			except OSError:
@@ -189,69 +215,98 @@ class Qemu:
 					raise common.CommandError(self.argv(), self.proc.poll() or -1,
 								  self.rundir, self._early_failure())
 				time.sleep(0.02)
-		self.qmp_sock = s
 		self._qmp_file = s.makefile('rwb')
 		try:
-			json.loads(self._qmp_file.readline())       # greeting
+			greeting = json.loads(self._qmp_file.readline())
+			if 'QMP' not in greeting:
+				raise QmpError(f'not a QMP greeting: {greeting}')
+			self._spawn(self._read_qmp)
 			self.qmp('qmp_capabilities')
-		except (OSError, ValueError) as e:
+		except (OSError, ValueError, QmpError) as e:
 			raise common.CommandError(self.argv(), self.proc.poll() or -1, self.rundir,
-						  self._early_failure()) from e
+						  f'{self._early_failure()} ({e})') from e
 
-	def _early_failure(self):
+	def _early_failure(self) -> str:
 		"""Why QEMU is gone before QMP answered: its first words, if any."""
 		time.sleep(0.2)         # let the reader thread collect them
 		with self._lock:
 			said = next((ln.text for ln in self.lines if ln.text.strip()), '')
 		return f'QMP never came up; QEMU said: {said}' if said else 'QMP never came up'
 
-	def qmp(self, command, **arguments):
-		msg = {'execute': command}
+	def qmp(self, command: str, **arguments: Any) -> Any:
+		"""Send a QMP command and return its reply's "return" value."""
+		msg: dict[str, Any] = {'execute': command}
 		if arguments:
 			msg['arguments'] = arguments
 		self._qmp_file.write(json.dumps(msg).encode() + b'\n')
 		self._qmp_file.flush()
+		try:
+			reply = self._replies.get(timeout=QMP_TIMEOUT)
+		except queue.Empty:
+			raise QmpError(f'no reply to {command} within {QMP_TIMEOUT} s') from None
+		if 'error' in reply:
+			raise QmpError(f'{command}: {reply["error"]}')
+		return reply.get('return')
 
-	def _read_qmp(self):
+	def _read_qmp(self) -> None:
 		try:
 			for raw in self._qmp_file:
-				self._on_qmp(raw)
+				t = self.now()
+				try:
+					msg = json.loads(raw)
+				except ValueError:
+					continue
+				if 'event' in msg:
+					with self._lock:
+						self.events.append(Event(t, msg['event'], msg.get('data', {})))
+				elif 'return' in msg or 'error' in msg:
+					self._replies.put(msg)
 		except OSError:
 			pass        # QEMU went away
 
-	def _on_qmp(self, raw):
-		t = self.now()
-		try:
-			msg = json.loads(raw)
-		except ValueError:
-			return
-		if 'event' in msg:
-			with self._lock:
-				self.events.append(Event(t, msg['event'], msg.get('data', {})))
+	def alive(self) -> bool:
+		return bool(self.proc) and self.proc.poll() is None
 
-	def cpu_seconds(self):
+	def cpu_seconds(self) -> float:
 		"""CPU time QEMU used so far; exact once it has been reaped."""
-		if self.proc.returncode is not None:
+		if not self.alive():
 			return _children_cpu() - self._cpu_before
-		return proc_cpu_seconds(self.proc.pid)
+		return _stat_cpu(Path(f'/proc/{self.proc.pid}/stat'))
 
-	def wait(self, until=None, timeout=None):
-		"""Wait for QEMU to exit, or until(self) is true; True if either happened."""
+	def vcpus(self) -> VcpuSample:
+		return vcpu_sample(self.proc.pid)
+
+	def wait(self, until: Optional[Callable[['Qemu'], bool]] = None,
+		 timeout: Optional[float] = None) -> str:
+		"""Wait for until(self) (CONDITION), QEMU's exit (EXITED), or the
+		timeout, counted from QEMU's start (TIMEOUT)."""
 		deadline = self.start + (timeout if timeout is not None else self.m.timeout)
 		while time.monotonic() < deadline:
-			if self.proc.poll() is not None:
-				return True
 			if until:
 				with self._lock:
 					if until(self):
-						return True
+						return CONDITION
+			if not self.alive():
+				return EXITED
 			time.sleep(0.05)
-		return False
+		return TIMEOUT
 
-	def seen(self, needle):
+	def seen(self, needle: str) -> bool:
 		return any(needle in ln.text for ln in self.lines)
 
-	def kill(self):
+	def qmp_alive(self) -> bool:
+		"""Whether QMP still answers, or said goodbye with SHUTDOWN."""
+		if any(e.name == 'SHUTDOWN' for e in self.events):
+			return True
+		if not self.alive():
+			return False
+		try:
+			self.qmp('query-status')
+			return True
+		except (QmpError, OSError):
+			return False
+
+	def kill(self) -> None:
 		if self.proc and self.proc.poll() is None:
 			self.proc.kill()
 		if self.proc:
@@ -259,7 +314,7 @@ class Qemu:
 		for t in self._threads:
 			t.join(timeout=2)
 
-	def _save(self):
+	def _save(self) -> None:
 		with open(self.rundir / 'serial.log', 'w') as f:
 			for ln in self.lines:
 				f.write(f'{ln.t:9.3f} {ln.text}\n')
@@ -268,14 +323,16 @@ class Qemu:
 				f.write(f'{e.t:9.3f} {e.name} {json.dumps(e.data)}\n')
 
 
-def run(machine, until=None, linger=0.0):
-	"""Boot machine, wait for exit or until(), then linger seconds; Outcome."""
+def run(machine: Machine, until: Optional[Callable[[Qemu], bool]] = None,
+	linger: float = 0.0) -> Outcome:
+	"""Boot machine, wait for its exit or until(), then linger seconds."""
 	with Qemu(machine) as q:
-		finished = q.wait(until)
-		if finished and linger and q.proc.poll() is None:
+		seen = q.wait(until)
+		if seen == CONDITION and linger:
 			q.wait(timeout=q.now() + linger)
+		alive = q.qmp_alive()
 		wall = q.now()
 		q.kill()
 		outcome = Outcome(machine, list(q.lines), list(q.events), q.proc.returncode,
-				  not finished, q.cpu_seconds(), wall, q.rundir)
+				  seen == TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive)
 	return outcome

@@ -1,110 +1,113 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Guest scenarios shared by the demo, the tests and the benchmarks: boot a
-built kernel with its initramfs, optionally load a capture kernel and
-panic, and read back what the capture saved."""
+"""Guest scenarios shared by the demo, the checks, the torture matrix and
+the benchmarks: boot a guest on a platform, optionally load a capture
+kernel and crash it some way, and read back what the capture saved."""
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Optional, Sequence
 
-from . import build, common, dump, guest, qemu, source
+from . import common, dump, qemu
+from .arches import PLATFORMS, platforms_of
 from .common import log
+from .guest import Guest
 from .report import CheckFailed, expect
 
-CONSOLE = 'console=ttyS0,115200 earlyprintk=serial,ttyS0,115200'
 CRASHKERNEL = 'crashkernel=128M'
 CAPTURE_BANNER = 'Linux version'
 PANIC_LINE = 'Kernel panic - not syncing'
-
-_kvm = None
-
-
-@dataclass
-class Guest:
-	"""A built kernel ready to boot."""
-	name: str
-	image: Path
-	initrd: Path
-
-
-def prepare(src, kernel):
-	boot, _ = guest.build_images(src, kernel.image, kernel.name, kernel.module_files())
-	return Guest(kernel.name, kernel.image, boot)
-
-
-def built(*makers):
-	"""Build the kernels made by makers (see kernels.py) and their guest
-	images, from a fresh machine if need be; {maker name: Guest}."""
-	common.ensure_packages()
-	src = source.prepare_pristine()
-	source.create_kernel_tree(src)
-	guests = {}
-	for make in makers:
-		k = make(src)
-		build.build(k)
-		guests[make.__name__] = prepare(src, k)
-	return guests
-
-
+END_LINE = 'end Kernel panic'
 ACCEL_KVM = ['-accel', 'kvm', '-cpu', 'host']
+# A pvpanic device for each platform that has one the guest supports.
+PVPANIC = {'x86_64': ['-device', 'pvpanic'], 'i386': ['-device', 'pvpanic'],
+	   'arm64-gicv3': ['-device', 'pvpanic-pci'], 'arm64-gicv2': ['-device', 'pvpanic-pci'],
+	   'riscv64': ['-device', 'pvpanic-pci']}
+
+_kvm: Optional[tuple[bool, str]] = None
 
 
-def kvm_probe(g):
-	"""(True, why) when a probe boot of g under KVM reaches /init; once."""
+def platform_of(g: Guest, platform: str = '') -> str:
+	"""The platform to boot g on: the one named, else its arch's first."""
+	return platform or platforms_of(g.arch)[0].name
+
+
+def machine(g: Guest, name: str, mode: str, append: str = '', devices: Sequence[str] = (),
+	    smp: int = 1, timeout: float = 150, disk: bool = False, panic: int = -1,
+	    crash: str = '', platform: str = '', pvpanic: bool = True) -> qemu.Machine:
+	"""A run of guest g: ph.mode=mode (idle, panic, kdump), crashing with
+	ph.crash=crash; panic=-1 reboots (QEMU exits) right after a panic."""
+	p = platform_of(g, platform)
+	words = [PLATFORMS[p].console, f'ph.mode={mode}', f'panic={panic}', append]
+	if crash:
+		words.append(f'ph.crash={crash}')
+	if mode == 'kdump':
+		words.append(CRASHKERNEL)
+	devices = list(devices) + (PVPANIC.get(p, []) if pvpanic else [])
+	return qemu.Machine(name=name, platform=p, kernel=g.image, initrd=g.initrd,
+			    append=' '.join(w for w in words if w), devices=devices, smp=smp,
+			    disk_mb=128 if disk else 0, timeout=timeout)
+
+
+def kvm_probe(known_good: Guest) -> tuple[bool, str]:
+	"""(usable, why): whether KVM works here, from a probe boot of a known
+	good kernel (the unpatched one), so that a kernel under test that does
+	not boot under KVM fails its check instead of turning it into a SKIP."""
 	global _kvm
 	if _kvm is None:
 		_kvm = (False, 'no usable /dev/kvm')
 		if os.access('/dev/kvm', os.R_OK | os.W_OK):
-			m = qemu.Machine('kvm-probe', g.image, g.initrd, CONSOLE + ' ph.mode=idle',
-					 accel=ACCEL_KVM, timeout=20)
+			m = machine(known_good, 'kvm-probe', 'idle', timeout=30, pvpanic=False)
+			m.accel = list(ACCEL_KVM)
 			try:
 				out = qemu.run(m, until=lambda q: q.seen('ph-init: idle'))
 				if out.first('ph-init: idle'):
-					_kvm = (True, 'a probe boot under KVM reached /init')
+					_kvm = (True, f'a probe boot of {known_good.name} under KVM reached /init')
 				else:
-					_kvm = (False, f'a probe boot under KVM did not reach /init '
-						f'(see {out.rundir})')
+					_kvm = (False, f'a probe boot of {known_good.name} under KVM did not '
+						f'reach /init (see {out.rundir})')
 			except common.CommandError as e:     # QEMU died before QMP was up
 				_kvm = (False, f'QEMU failed under KVM: {e.tail.strip()}')
 		log(f'KVM: {"usable" if _kvm[0] else "not usable"}: {_kvm[1]}')
 	return _kvm
 
 
-def accel(g):
-	"""KVM when a probe boot proves it works here, else single-threaded TCG."""
-	return list(ACCEL_KVM if kvm_probe(g)[0] else qemu.ACCEL_TCG)
-
-
-def machine(g, name, mode, append='', devices=(), smp=1, timeout=150, disk=True, panic=-1):
-	"""A run of guest g; panic=-1 reboots (QEMU exits) right after a panic."""
-	words = [CONSOLE, f'ph.mode={mode}', f'panic={panic}', append]
-	if mode == 'kdump':
-		words.append(CRASHKERNEL)
-	return qemu.Machine(name=name, kernel=g.image, initrd=g.initrd,
-			    append=' '.join(w for w in words if w), devices=list(devices),
-			    smp=smp, disk_mb=128 if disk else 0, timeout=timeout, accel=accel(g))
-
-
-def capture_banner(outcome):
+def capture_banner(outcome: qemu.Outcome) -> Optional[qemu.Line]:
 	"""The capture kernel's first console line: the second kernel banner."""
 	banners = [ln for ln in outcome.lines if CAPTURE_BANNER in ln.text]
 	return banners[1] if len(banners) > 1 else None
 
 
-def expect_captured(outcome):
-	"""The capture kernel ran and saved a dump; returns the Dump read back."""
-	serial = outcome.rundir / 'serial.log'
+def record_line(outcome: qemu.Outcome) -> Optional[str]:
+	"""The PANIC_HOOKS= value the capture kernel's /init read out of
+	/proc/vmcore, None if it printed none."""
+	line = outcome.first('ph-init: vmcoreinfo PANIC_HOOKS=')
+	return line.text.split('PANIC_HOOKS=', 1)[1].strip() if line else None
+
+
+def expect_capture_kernel(outcome: qemu.Outcome) -> str:
+	"""The guest panicked and its capture kernel came up with a dump;
+	returns the PANIC_HOOKS= value it read from /proc/vmcore."""
 	expect(not outcome.timed_out, f'QEMU did not finish within {outcome.machine.timeout} s',
-	       serial)
-	expect(outcome.first(PANIC_LINE), 'the guest never panicked', serial)
-	expect(capture_banner(outcome), 'the capture kernel never started', serial)
+	       outcome.serial)
+	expect(outcome.first(PANIC_LINE) or outcome.first('Oops') or outcome.first('BUG:'),
+	       'the guest never crashed', outcome.serial)
+	expect(capture_banner(outcome), 'the capture kernel never started', outcome.serial)
+	expect(outcome.first('ph-init: capture kernel up'), 'the capture kernel\'s /init did not run',
+	       outcome.serial)
+	record = record_line(outcome)
+	expect(record is not None, 'the capture kernel found no PANIC_HOOKS= line in /proc/vmcore',
+	       outcome.serial)
+	return record or ''
+
+
+def expect_captured(outcome: qemu.Outcome) -> dump.Dump:
+	"""The capture kernel saved a dump, read back on the host."""
+	expect_capture_kernel(outcome)
 	expect(outcome.first('ph-init: dump saved'), 'the capture kernel did not save a dump',
-	       serial)
+	       outcome.serial)
 	try:
 		d = dump.read_disk(outcome.disk, outcome.rundir, outcome.rundir / 'dump.log')
 	except (dump.DumpError, common.CommandError) as e:
 		raise CheckFailed(f'dump unreadable: {e}', outcome.rundir / 'dump.log') from e
-	expect(PANIC_LINE in d.dmesg, 'the saved dump\'s kernel log has no panic message',
-	       outcome.rundir / 'vmcore-dmesg.txt')
+	expect(PANIC_LINE in d.dmesg or 'Oops' in d.dmesg,
+	       'the saved dump\'s kernel log has no crash in it', outcome.rundir / 'vmcore-dmesg.txt')
 	return d
-

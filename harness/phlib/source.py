@@ -114,6 +114,60 @@ def apply_series(tree, patches):
 			raise PatchFailed(f'{patch.name} does not apply:\n{text}')
 
 
+BUILD_TREE = common.BUILD / 'tree'
+
+
+def build_tree():
+	"""A detached worktree of build/linux that every build runs in: one
+	source path, so that ccache shares objects between configurations,
+	and a place to walk the series without moving build/linux."""
+	if not (BUILD_TREE / '.git').exists():
+		run(['git', '-C', common.KERNEL_TREE, 'worktree', 'prune'])
+		run(['git', '-C', common.KERNEL_TREE, 'worktree', 'add', '-q', '--detach', BUILD_TREE,
+		     'HEAD'])
+	return BUILD_TREE
+
+
+def resolve(commit):
+	"""A commit of build/linux ('HEAD', 'base', an id) as a full id."""
+	return output(['git', '-C', common.KERNEL_TREE, 'rev-parse', '--verify', f'{commit}^{{commit}}'])
+
+
+def checkout_build_tree(commit):
+	"""Put the build tree at commit of build/linux (HEAD: its current HEAD)."""
+	build_tree()
+	want = resolve(commit)
+	if output(['git', '-C', BUILD_TREE, 'rev-parse', 'HEAD']) != want:
+		run(['git', '-C', BUILD_TREE, 'checkout', '-q', '--detach', want])
+
+
+def tree_id():
+	"""The source tree the build tree holds now."""
+	return output(['git', '-C', BUILD_TREE, 'rev-parse', 'HEAD^{tree}'])
+
+
+def series_tree(tree, patches):
+	"""The tree that patches produce on base, built in a scratch index
+	without touching tree; raises PatchFailed naming the first that does
+	not apply."""
+	with tempfile.NamedTemporaryFile(dir=common.BUILD) as idx:
+		env = {'GIT_INDEX_FILE': idx.name}
+		run(['git', '-C', tree, 'read-tree', 'base'], env=env)
+		for patch in patches:
+			proc = run(['git', '-C', tree, 'apply', '--cached', patch], env=env, check=False)
+			if proc.returncode != 0:
+				text = (proc.stdout + proc.stderr).decode(errors='replace')
+				raise PatchFailed(f'{patch.name} does not apply on base and the patches '
+						  f'before it:\n{text}')
+		return output(['git', '-C', tree, 'write-tree'], env=env)
+
+
+def base_version(tree):
+	"""The Debian version the base commit was made from (its subject)."""
+	subject = output(['git', '-C', tree, 'log', '-1', '--format=%s', 'base'])
+	return subject.rsplit(' ', 1)[-1]
+
+
 def create_kernel_tree(src, force=False):
 	"""build/linux: a clone of the base repository plus the series."""
 	tree = common.KERNEL_TREE

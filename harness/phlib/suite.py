@@ -1,196 +1,192 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The test command: every check, in dependency order, counted."""
+"""The test command: every check, declared in one list, in the order they
+run. A check is a name, the kernels it needs, and a function of the
+context; kernels are built when a selected check first needs them, so
+`-k PATTERN` builds only what its checks use."""
 
+import fnmatch
 import time
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from . import (bisect, build, common, cross, e2e, halt, kernels, kunit, lint, pvpanic, scenario,
-	       series, slot_users, source, style)
-from .common import log
-from .report import Report, Result, FAIL, expect
-
-
-def _series_checks(report, tree):
-	report.check('series: patches/ and build/linux agree', _agree, tree)
-	cover = common.PATCHES / series.COVER
-	report.check('series: cover letter', style.check_cover, cover)
-	for patch in style.patches():
-		report.check(f'form: {patch.name}', style.check_form, patch)
-		report.check(f'checkpatch --strict: {patch.name}', style.checkpatch, patch, tree,
-			     common.LOGS)
+from . import (bisect, common, e2e, halt, kunit, lint, pvpanic, series, slot_users, source, style,
+	       torture, unit)
+from .context import Context, Unavailable
+from .report import CheckFailed, Report, Stages, expect
 
 
-def _agree(tree):
-	problems = series.disagreements(tree)
-	expect(not problems, '\n     '.join(problems))
+@dataclass
+class Check:
+	name: str
+	fn: Callable[[Context], Any]
+	needs: tuple[str, ...] = ()
+	group: str = ''
 
 
-def _bisect(report, src):
-	wt = bisect.worktree()
-	kernel = kernels.bisect(wt)
-	covered = kernels.patched(src)
-	others = [kernels.hyperv_sev(src)] + [cross.guest_kernel(a) for a in cross.SYSTEMS] + \
-		[cross.compile_test_kernel(a) for a in cross.COMPILE_TESTS]
-	for step in bisect.steps():
-		def one(commit=step.commit):
-			bisect.checkout(commit)
-			build.build(kernel)
-		if not report.check(f'bisect build: {step.subject}', one):
-			continue
-		for k, objects in bisect.elsewhere(bisect.changed_objects(step.commit), covered, others):
-			report.check(f'bisect compile: {step.subject} ({k.name})',
-				     bisect.compile_objects, k, objects)
-
-
-def _kunit(report, tree):
-	for cfg in kunit.KUNITCONFIGS:
-		start = time.monotonic()
-		try:
-			cases, logfile = kunit.run_kunit(tree, cfg)
-		except common.CommandError as e:
-			report.add(Result(f'kunit: {cfg}', FAIL, 'kunit.py produced no result',
-					  e.logfile, time.monotonic() - start))
-			continue
-		if not cases:
-			report.add(Result(f'kunit: {cfg}', FAIL, 'no test case ran', logfile))
-		for c in cases:
-			status = c.status if c.status in ('PASS', 'SKIP') else FAIL
-			why = '' if status == 'PASS' else c.status + '\n' + c.log[-1500:]
-			report.add(Result(f'kunit: {c.suite}.{c.name}', status, why,
-					  logfile if status != 'PASS' else None))
-
-
-def _on_patched(report, guest, prefix, checks):
-	"""Each check on the patched guest; each fails if there is none."""
-	for check in checks:
-		name = f'{prefix} {check.__name__.replace("_", " ")}'
-		if guest:
-			report.check(name, check, guest)
-		else:
-			report.add(Result(name, FAIL, 'the patched kernel did not build'))
-
-
-def _slot_users(report, tree, src, builds):
-	"""Issue 5: nothing forces crash_kexec_post_notifiers any more."""
-	report.check('slot users: no C source assigns crash_kexec_post_notifiers',
-		     slot_users.none_in_tree, tree)
-	hv = builds.get('x86_64-hyperv-sev')
-	name = 'slot users: preprocessed hv_common.c, sev.c, sev-dev.c (x86_64-hyperv-sev)'
-	if hv:
-		report.check(name, slot_users.none_preprocessed, hv,
-			     ['drivers/hv/hv_common.c', 'arch/x86/virt/svm/sev.c',
-			      'drivers/crypto/ccp/sev-dev.c'])
-		report.check('W=1 + sparse: no new findings in touched files (x86_64-hyperv-sev)',
-			     lint.compiler_checks_vs_pristine, hv, tree, src)
-	else:
-		report.add(Result(name, FAIL, 'x86_64-hyperv-sev did not build'))
-
-
-def _slot_user_guest(report, g):
-	for name, fn in (('slot users: Hyper-V panic order KUnit at boot (x86_64-hyperv-sev)',
-			  slot_users.kunit_at_boot),
-			 ('slot users: nothing claimed off Hyper-V/SNP, capture works '
-			  '(x86_64-hyperv-sev)', slot_users.boots_and_captures_unclaimed)):
-		if g:
-			report.check(name, fn, g)
-		else:
-			report.add(Result(name, FAIL, 'x86_64-hyperv-sev did not build'))
-
-
-def _cross(report, tree, src):
-	"""Other architectures: arm64 and riscv64 guests, powerpc and s390
-	compile tests."""
-	for arch in cross.SYSTEMS:
-		k = cross.guest_kernel(arch)
-		if not _build(report, k):
-			continue
-		report.check(f'W=1{"" if arch in cross.NO_SPARSE else " + sparse"}: no new findings '
-			     f'in touched files ({k.name})', cross.compiler_checks, k, tree, src)
-		g = report.check(f'guest image: {k.name}', cross.prepare, src, k)
-		for check in cross.GUEST_CHECKS[arch]:
-			name = f'{arch}: {check.__doc__.splitlines()[0].rstrip(".")}'
-			if g:
-				report.check(name, check, g)
-			else:
-				report.add(Result(name, FAIL, 'no guest image'))
-		if arch == 'arm64':
-			report.check('slot users: preprocessed hv_common.c (arm64-patched)',
-				     slot_users.none_preprocessed, k, ['drivers/hv/hv_common.c'])
-	for arch in cross.COMPILE_TESTS:
-		k = cross.compile_test_kernel(arch)
-		if not _build(report, k):
-			continue
-		report.check(f'W=1 + sparse: no new findings in touched files ({k.name})',
-			     cross.compiler_checks, k, tree, src)
-		if arch == 'ppc64le':
-			report.check('slot users: preprocessed fadump.c (ppc64le-compile)',
-				     slot_users.none_preprocessed, k, ['arch/powerpc/kernel/fadump.c'])
-
-
-def _build(report, kernel):
-	return report.check(f'build: {kernel.name}', build.build, kernel)
-
-
-def run_all():
-	"""Every check; True when none failed."""
-	report = Report()
-	started = time.monotonic()
-	common.ensure_packages()
-	log(f'packages ready after {time.monotonic() - started:.0f} s')
-	src = source.prepare_pristine()
-	log(f'kernel source ready after {time.monotonic() - started:.0f} s')
+def _applies(ctx: Context) -> str:
+	"""patches/series applies to base, patch by patch, in a scratch index,
+	and gives exactly build/linux's HEAD; base is the installed Debian
+	source."""
+	installed = source.debian_version()
+	expect(source.base_version(ctx.tree) == installed,
+	       f'build/linux base is Debian {source.base_version(ctx.tree)}, the installed '
+	       f'linux-source-6.12 is {installed}: run harness/ph tree --force')
+	patches = source.series_files()
 	try:
-		tree = source.create_kernel_tree(src)
-		log(f'build/linux ready after {time.monotonic() - started:.0f} s')
+		tree = source.series_tree(ctx.tree, patches)
 	except source.PatchFailed as e:
-		report.add(Result('series: applies', FAIL, str(e)))
-		report.summary()
-		return False
-	report.add(Result('series: applies', 'PASS'))
+		raise CheckFailed(str(e)) from e
+	head = common.output(['git', '-C', ctx.tree, 'rev-parse', 'HEAD^{tree}'])
+	expect(tree == head, 'patches/series applied to base does not give build/linux HEAD')
+	return f'{len(patches)} patches on Debian {installed}'
 
-	_series_checks(report, tree)
-	report.check('kernel-doc: no new warnings in touched files', lint.kernel_doc, tree)
 
-	builds = {}
-	for make in (kernels.patched, kernels.hooks_off, kernels.unpatched, kernels.patched_modules,
-		     kernels.hyperv_sev):
-		k = make(src)
-		if _build(report, k):
-			builds[k.name] = k
+def _agree(ctx: Context) -> str:
+	problems = series.disagreements(ctx.tree)
+	expect(not problems, '\n     '.join(problems))
+	return 'patches/ is build/linux base..HEAD, To/Cc and range-diff included'
 
-	if 'x86_64-patched' in builds and 'x86_64-unpatched' in builds:
-		report.check('W=1 + sparse: no new findings in touched files (x86_64-patched)',
-			     lint.compiler_checks, builds['x86_64-patched'], tree,
-			     builds['x86_64-unpatched'])
-	_slot_users(report, tree, src, builds)
 
-	guests = {}
-	for name, k in builds.items():
-		g = report.check(f'guest image: {name}', scenario.prepare, src, k)
-		if g:
-			guests[name] = g
+def _unavailable(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
+	def run(ctx: Context) -> Any:
+		try:
+			return fn(ctx)
+		except Unavailable as e:
+			raise CheckFailed(str(e)) from e
+	return run
 
-	for name, g in guests.items():
-		report.check(f'e2e kdump capture: {name}', e2e.kdump_capture, g)
-	if 'x86_64-patched' in guests:
-		report.check('e2e kdump capture under KVM: x86_64-patched', e2e.kdump_capture_kvm,
-			     guests['x86_64-patched'])
 
-	patched = guests.get('x86_64-patched')
-	_on_patched(report, patched, 'e2e', e2e.HOOK_CHECKS)
-	_on_patched(report, patched, 'halt:', halt.CHECKS)
+def checks() -> list[Check]:
+	"""Every check of the test command, in the order they run."""
+	cs = [
+		Check('harness: unit tests, mypy and flake8', lambda ctx: unit.run(), group='harness'),
+		Check('series: applies', _applies, group='series'),
+		Check('series: patches/ and build/linux agree', _agree, group='series'),
+		Check('series: cover letter', lambda ctx: style.check_cover(
+			common.PATCHES / series.COVER), group='series'),
+		Check('series: fixes of 6.12 bugs come first and apply to base alone',
+		      lambda ctx: style.fixes_first(series.parsed(), ctx.tree), group='series'),
+	]
+	for patch in source.series_files():
+		cs.append(Check(f'form: {patch.name}', lambda ctx, p=patch: style.check_form(p),
+				group='series'))
+		cs.append(Check(f'checkpatch --strict: {patch.name}',
+				lambda ctx, p=patch: style.checkpatch(p, ctx.tree, common.LOGS),
+				group='series'))
+	cs += [
+		Check('checkpatch: every exception still matches a finding',
+		      lambda ctx: style.stale_exceptions(source.series_files(), ctx.tree, common.LOGS),
+		      group='series'),
+		Check('kernel-doc: no new warnings in touched files',
+		      lambda ctx: style.kernel_doc(source.BUILD_TREE), group='series'),
+		Check('slot users: no C source assigns crash_kexec_post_notifiers',
+		      lambda ctx: slot_users.none_in_tree(ctx.tree), group='slot users'),
+		Check('bisect: every prefix of the series builds (x86_64)', bisect.walk,
+		      ('x86_64',), 'bisect'),
+		Check('kunit: kernel/.kunitconfig on UML', kunit.run, group='kunit'),
+	]
+	for name, needs, fn in pvpanic.checks():
+		cs.append(Check(name, fn, needs, 'pvpanic'))       # type: ignore[arg-type]
+	for kernel in ('x86_64', 'x86_64-unpatched', 'x86_64-hooks-off', 'x86_64-modules'):
+		cs.append(Check(f'e2e kdump capture: {kernel}',
+				lambda ctx, k=kernel: e2e.kdump_capture(ctx, k), (kernel,), 'kdump'))
+	cs.append(Check('e2e kdump capture under KVM: x86_64', e2e.kdump_capture_kvm,
+			('x86_64', 'x86_64-unpatched'), 'kdump'))
+	for fn in (e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2, e2e.hook_faults,
+		   e2e.hook_panics, e2e.hooks_disabled, e2e.hooks_bad_param,
+		   e2e.hook_without_capture_kernel):
+		cs.append(Check(f'hooks: {fn.__doc__.splitlines()[0].rstrip(".")}',
+				fn, ('x86_64',), 'hooks'))
+	for fn in (halt.halts_after_panic, halt.halts_after_panic_smp2, halt.spins_on_request,
+		   halt.bad_param):
+		cs.append(Check(f'halt: {fn.__doc__.splitlines()[0].rstrip(".")}', fn, ('x86_64',),
+				'halt'))
+	cs += [
+		Check('halt: the x86_64 CPU halts between the blinks of an i8042 keyboard',
+		      halt.halts_between_blinks, ('x86_64-modules',), 'halt'),
+		Check('halt: panic=10 reboots after 10 s on i386', halt.i386_reboots_on_time,
+		      ('i386',), 'halt'),
+		Check('kunit: the suites pass at boot on i386', halt.i386_kunit_at_boot, ('i386',),
+		      'kunit'),
+	]
+	for context in torture.CONTEXTS:
+		for platform in torture.WAIT_PLATFORMS:
+			cs.append(Check(f'torture: {context} on {platform}',
+					lambda ctx, c=context, p=platform: torture.expect_wait(
+						torture.context_cell(ctx, c, p)),
+					(torture.KERNEL_OF[platform],), 'torture'))
+	for tick in torture.TICKS:
+		cs.append(Check(f'torture: tick {tick} on riscv64',
+				lambda ctx, t=tick: torture.expect_wait(torture.tick_cell(ctx, t)),
+				(torture.TICK_KERNEL,), 'torture'))
+	for case in torture.HOOK_CASES:
+		for platform in torture.HOOK_PLATFORMS:
+			for capture in (True, False):
+				cs.append(Check(
+					f'torture: hook {case} on {platform}, '
+					f'{"capture kernel loaded" if capture else "no capture kernel"}',
+					lambda ctx, c=case, p=platform, k=capture: torture.expect_hook(
+						torture.hook_cell(ctx, c, p, k), c, k),
+					(torture.KERNEL_OF[platform],), 'torture'))
+	cs += [
+		Check('slot users: preprocessed hv_common.c, vmbus_drv.c, sev.c, sev-dev.c '
+		      '(x86_64-modules)', lambda ctx: slot_users.none_preprocessed(
+			      ctx, 'x86_64-modules', ['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c',
+						      'arch/x86/virt/svm/sev.c', 'drivers/crypto/ccp/sev-dev.c']),
+		      ('x86_64-modules',), 'slot users'),
+		Check('slot users: preprocessed hv_common.c, vmbus_drv.c (arm64)',
+		      lambda ctx: slot_users.none_preprocessed(
+			      ctx, 'arm64', ['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c']),
+		      ('arm64',), 'slot users'),
+		Check('slot users: preprocessed fadump.c (ppc64le)',
+		      lambda ctx: slot_users.none_preprocessed(ctx, 'ppc64le',
+							      ['arch/powerpc/kernel/fadump.c']),
+		      ('ppc64le',), 'slot users'),
+		Check('slot users: nothing claimed off Hyper-V and SNP, capture works (x86_64-modules)',
+		      slot_users.boots_and_captures_unclaimed, ('x86_64-modules',), 'slot users'),
+	]
+	for kernel, sparse in (('x86_64', True), ('x86_64-modules', True), ('i386', True),
+			       ('arm64', True), ('riscv64', False), ('ppc64le', True), ('s390x', True),
+			       ('arm', True)):
+		what = 'W=1 + sparse' if sparse else 'W=1 (Debian\'s sparse cannot parse riscv\'s -march)'
+		cs.append(Check(f'{what}: no new findings in touched files ({kernel})',
+				lambda ctx, k=kernel, s=sparse: lint.compiler_checks(ctx.kernel(k),
+										      source.BUILD_TREE, s),
+				(kernel,), 'lint'))
+	cs.append(Check('bisect: the files x86_64 does not build, compiled at each patch',
+			bisect.compile_elsewhere, bisect.OTHERS, 'bisect'))
+	return cs
 
-	unpatched = guests.get('x86_64-unpatched')
-	for name, fn, args in pvpanic.checks(patched, unpatched, guests.get('x86_64-hooks-off'),
-					     guests.get('x86_64-patched-modules')):
-		if all(args[:1]):
-			report.check(name, fn, *args)
-		else:
-			report.add(Result(name, FAIL, 'a kernel it needs did not build'))
 
-	_slot_user_guest(report, guests.get('x86_64-hyperv-sev'))
-	_cross(report, tree, src)
-	_kunit(report, tree)
-	_bisect(report, src)
+def select(cs: list[Check], patterns: list[str]) -> list[Check]:
+	if not patterns:
+		return cs
+	return [c for c in cs if any(fnmatch.fnmatch(c.name, p) or p in c.name for p in patterns)]
 
-	log(f'all checks done in {time.monotonic() - started:.0f} s')
-	return report.summary()
+
+def list_checks(patterns: list[str]) -> None:
+	for c in select(checks(), patterns):
+		needs = f'  [needs {", ".join(c.needs)}]' if c.needs else ''
+		print(f'{c.name}{needs}')
+
+
+def run_all(patterns: list[str]) -> bool:
+	"""The selected checks; True when none failed. Always ends with the
+	summary line and the stage times, whatever a check does."""
+	started = time.monotonic()
+	report, stages = Report('test'), Stages()
+	ctx = Context(report, stages)
+	try:
+		ctx.prepare_source()
+		for c in select(checks(), patterns):
+			with stages.stage(f'checks: {c.group or "other"}'):
+				report.check(c.name, _unavailable(c.fn), ctx)
+	except KeyboardInterrupt:
+		print('interrupted')
+	except BaseException as e:           # noqa: B036 - the summary must still come
+		print(f'harness error outside any check: {e!r}')
+		report.check('harness: the run completed', lambda: (_ for _ in ()).throw(e))
+	finally:
+		stages.print(time.monotonic() - started)
+		ok = report.summary()
+	return ok

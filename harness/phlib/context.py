@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What a check gets: the source, and the kernels and guest images it
+needs, built on first use (each build reported as a check of its own,
+once), so that running a subset of the checks builds only what they use."""
+
+from pathlib import Path
+from typing import Optional
+
+from . import common, guest, kernels, source
+from .guest import Guest
+from .kernels import Kernel
+from .report import FAIL, PASS, Report, Result, Stages
+
+
+class Unavailable(Exception):
+	"""A kernel a check needs did not build."""
+
+
+class Context:
+	def __init__(self, report: Report, stages: Stages):
+		self.report = report
+		self.stages = stages
+		self.kernels = kernels.catalogue()
+		self.tree: Path = common.KERNEL_TREE
+		self.src: Optional[source.Source] = None
+		self._failed: dict[str, str] = {}
+		self._built: set[str] = set()
+		self._guests: dict[str, Guest] = {}
+
+	def prepare_source(self) -> None:
+		with self.stages.stage('packages, kernel source, build/linux'):
+			common.ensure_packages()
+			self.src = source.prepare_pristine()
+			source.create_kernel_tree(self.src)
+			source.build_tree()
+
+	def mark_built(self, name: str) -> None:
+		"""name was built by other means (the bisect walk)."""
+		self._built.add(name)
+
+	def kernel(self, name: str) -> Kernel:
+		"""The kernel, built once; Unavailable if it does not build."""
+		k = self.kernels[name]
+		if name in self._failed:
+			raise Unavailable(f'needs {name}, which did not build: {self._failed[name]}')
+		if name not in self._built:
+			with self.stages.stage(f'build {name}'):
+				ok = self.report.check(f'build: {name}', kernels.build, k)
+			if not ok:
+				self._failed[name] = f'see build: {name} (log: {k.log})'
+				raise Unavailable(f'needs {name}, which did not build (log: {k.log})')
+			self._built.add(name)
+		return k
+
+	def guest(self, name: str) -> Guest:
+		"""The kernel and its boot image."""
+		if name not in self._guests:
+			k = self.kernel(name)
+			try:
+				self._guests[name] = guest.build(k)
+			except common.CommandError as e:
+				self.report.add(Result(f'guest image: {name}', FAIL, str(e),
+						       str(e.logfile)))
+				self._failed[name] = 'its guest image did not build'
+				raise Unavailable(f'needs the guest image of {name}, which did not build')
+			self.report.add(Result(f'guest image: {name}', PASS))
+		return self._guests[name]

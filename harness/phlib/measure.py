@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What a panicked guest costs its host and how it ends, measured the same
+way by the checks, the torture matrix and the benchmarks: the vCPU
+threads' CPU time and wakeups over a window once the panic is done, and
+the seconds from the panic to the reboot."""
+
+import time
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Optional
+
+from . import qemu, scenario
+from .report import CheckFailed, expect
+
+SETTLE = 1.0
+
+
+@dataclass
+class Quiet:
+	"""Over a window after the guest reached its final state."""
+	cpu: float            # seconds of host CPU of the vCPU threads
+	wakeups: int          # their voluntary context switches
+	window: float
+	log: str
+
+	@property
+	def busy(self) -> float:
+		"""Share of one host core the vCPUs used."""
+		return self.cpu / self.window
+
+
+def quiet(m: qemu.Machine, ready: str = scenario.END_LINE, window: float = 5.0) -> Quiet:
+	"""Boot m, wait until the guest printed ready, then measure its vCPUs
+	for window seconds. A guest that exits (powers off, reboots, faults)
+	instead of staying is a failure, not a quiet guest."""
+	with qemu.Qemu(m) as q:
+		seen = q.wait(lambda q: q.seen(ready), timeout=m.timeout)
+		if seen != qemu.CONDITION:
+			raise CheckFailed(f'the guest never printed "{ready}" ({seen})',
+					  q.rundir / 'serial.log')
+		time.sleep(SETTLE)
+		expect(q.alive(), 'QEMU exited before the window', q.rundir / 'serial.log')
+		before = q.vcpus()
+		time.sleep(window)
+		after = q.vcpus()
+		expect(q.alive(), f'QEMU exited during the window (exit code {q.proc.poll()}): '
+		       'a guest that is gone is not a halted guest', q.rundir / 'serial.log')
+		log = str(q.rundir / 'serial.log')
+	return Quiet(after.cpu - before.cpu, after.wakeups - before.wakeups, window, log)
+
+
+@dataclass
+class Reboot:
+	seconds: Optional[float]     # from the panic line to QEMU's exit; None: no reboot
+	log: str
+
+
+def reboot(m: qemu.Machine, panic_line: str = scenario.PANIC_LINE) -> Reboot:
+	"""Boot m (panic=N set by the caller) and time its reboot: QEMU runs
+	with -no-reboot, so a reboot is its exit."""
+	out = qemu.run(m)
+	panic = out.first(panic_line) or out.first('Kernel panic')
+	if not panic or out.timed_out or out.exit_code is None:
+		return Reboot(None, str(out.serial))
+	return Reboot(out.wall_seconds - panic.t, str(out.serial))
+
+
+def on_time(took: Optional[float], seconds: int) -> bool:
+	"""panic=N reboots after N seconds, within 2 % and half a second."""
+	return took is not None and abs(took - seconds) <= seconds * 0.02 + 0.5
+
+
+def expect_reboot_on_time(r: Reboot, seconds: int) -> str:
+	expect(r.seconds is not None, 'no reboot after the panic', Path(r.log))
+	expect(on_time(r.seconds, seconds), f'rebooted {r.seconds:.2f} s after the panic, asked '
+	       f'for {seconds} s (allowed: 2 % + 0.5 s)', Path(r.log))
+	return f'rebooted {r.seconds:.2f} s after the panic (panic={seconds})'
