@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""pvpanic latency benchmark, patched and unpatched side by side in one run:
+"""pvpanic latency, patched and unpatched side by side in one run:
 
   panic -> pvpanic event: patched vs unpatched with crash_kexec_post_notifiers=1
                           (the only way stock 6.12 reports with kdump loaded)
@@ -7,49 +7,50 @@
 
 Times are host seconds between the console line "Kernel panic - not
 syncing", the QMP event and the capture kernel's banner, medians over the
-runs. A measurement, not a test: it only fails when a run does not capture.
-"""
+runs, interleaved so that drift hits every variant alike. A measurement,
+not a test: it only stops when a run does not capture."""
 
 import statistics
+from typing import Optional
 
-from . import kernels, pvpanic, qemu, scenario
+from . import pvpanic, qemu, scenario
 from .common import log
+from .context import Context
+from .guest import Guest
 
 VARIANTS = (
 	# name, kernel, extra command line
-	('patched', 'patched', ''),
-	('unpatched+post_notifiers', 'unpatched', 'crash_kexec_post_notifiers=1'),
-	('unpatched', 'unpatched', ''),
+	('patched', 'x86_64', ''),
+	('unpatched+post_notifiers', 'x86_64-unpatched', 'crash_kexec_post_notifiers=1'),
+	('unpatched', 'x86_64-unpatched', ''),
 )
 
 
-def _measure(g, name, append, i):
+def _measure(g: Guest, name: str, append: str, i: int) -> dict[str, Optional[float]]:
 	out = qemu.run(scenario.machine(g, f'bench-pvpanic-{name}-{i}', 'kdump', append,
-					devices=pvpanic.DEVICES['isa']))
-	scenario.expect_captured(out)
-	panic = out.first(scenario.PANIC_LINE).t
-	events = [e for e in out.events if e.name == pvpanic.CRASHLOADED]
-	return {
-		'event': events[0].t - panic if events else None,
-		'capture': scenario.capture_banner(out).t - panic,
-	}
+					devices=pvpanic.DEVICES['isa'], pvpanic=False))
+	scenario.expect_capture_kernel(out)
+	panic = out.first(scenario.PANIC_LINE)
+	banner = scenario.capture_line(out)
+	assert panic
+	events = out.events_named(pvpanic.CRASHLOADED, pvpanic.PANICKED)
+	return {'event': events[0].t - panic.t if events else None, 'capture': banner.t - panic.t}
 
 
-def _median(values):
-	values = [v for v in values if v is not None]
-	return statistics.median(values) if values else None
+def _median(values: list[Optional[float]]) -> Optional[float]:
+	have = [v for v in values if v is not None]
+	return statistics.median(have) if have else None
 
 
-def _fmt(seconds):
+def _fmt(seconds: Optional[float]) -> str:
 	return 'none' if seconds is None else f'{seconds * 1000:8.1f} ms'
 
 
-def run(runs=5):
-	guests = scenario.built(kernels.patched, kernels.unpatched)
-	samples = {name: [] for name, _, _ in VARIANTS}
-	for i in range(runs):        # interleaved, so drift hits every variant alike
+def run(ctx: Context, runs: int) -> None:
+	samples: dict[str, list[dict[str, Optional[float]]]] = {name: [] for name, _, _ in VARIANTS}
+	for i in range(runs):
 		for name, kernel, append in VARIANTS:
-			samples[name].append(_measure(guests[kernel], name, append, i))
+			samples[name].append(_measure(ctx.guest(kernel), name, append, i))
 			log(f'run {i + 1}/{runs} {name}: {samples[name][-1]}')
 	med = {name: {k: _median([s[k] for s in samples[name]]) for k in ('event', 'capture')}
 	       for name in samples}
@@ -62,6 +63,7 @@ def run(runs=5):
 	print('ratios:')
 	if ev_p and ev_u:
 		print(f'  panic->event, unpatched+post_notifiers / patched: {ev_u / ev_p:.2f}')
-	print(f'  panic->event, unpatched without post_notifiers: '
+	print('  panic->event, unpatched without post_notifiers: '
 	      f'{"no event in any run" if med["unpatched"]["event"] is None else "event seen"}')
-	print(f'  panic->capture, patched / unpatched: {cap_p / cap_u:.2f}')
+	if cap_p and cap_u:
+		print(f'  panic->capture, patched / unpatched: {cap_p / cap_u:.2f}')

@@ -73,8 +73,13 @@ def walk(ctx: Context) -> None:
 
 
 def _build_step(k: kernels.Kernel, configure: bool = False, image: bool = False) -> None:
-	if configure:
-		kernels.configure(k, check_symbols=False)
+	"""Build vmlinux at the build tree's commit. The walk configures at
+	base, where the series' own symbols do not exist yet, and lets each
+	step's syncconfig take the new ones at their defaults, as a user's
+	upgrade would; the last step configures again from the fragments, so
+	that the kernel the checks use is exactly the configured one."""
+	if configure or image:
+		kernels.configure(k, check_symbols=image)
 	targets = kernels.targets_of(k) if image else ['vmlinux']
 	kernels.make(k, *targets)
 
@@ -84,6 +89,11 @@ def compile_elsewhere(ctx: Context) -> None:
 	compiled in the first other configuration that builds them."""
 	x86 = ctx.kernels['x86_64']
 	others = [ctx.kernel(name) for name in OTHERS]
+	# A compile at an earlier patch lets syncconfig drop the symbols that
+	# patch does not know yet from each .config: put them back afterwards,
+	# and have the next user of such a kernel build it again.
+	configs = {k.name: (k.out / '.config').read_bytes() for k in others
+		   if (k.out / '.config').exists()}
 	with ctx.stages.stage('bisect: other configurations'):
 		try:
 			for step in steps():
@@ -109,6 +119,11 @@ def compile_elsewhere(ctx: Context) -> None:
 							 lambda k=k, objs=objs: _compile(k, objs))
 		finally:
 			source.checkout_build_tree('HEAD')
+			for name, config in configs.items():
+				k = ctx.kernels[name]
+				if (k.out / '.config').read_bytes() != config:
+					(k.out / '.config').write_bytes(config)
+					ctx.forget_built(name)
 
 
 def _compile(k: kernels.Kernel, objects: list[str]) -> str:

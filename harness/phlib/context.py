@@ -38,6 +38,12 @@ class Context:
 		"""name was built by other means (the bisect walk)."""
 		self._built.add(name)
 
+	def forget_built(self, name: str) -> None:
+		"""name's output directory no longer holds what it was configured
+		as: configure and build it again when next needed."""
+		self._built.discard(name)
+		(self.kernels[name].out / kernels.STAMP).unlink(missing_ok=True)
+
 	def kernel(self, name: str) -> Kernel:
 		"""The kernel, built once; Unavailable if it does not build."""
 		k = self.kernels[name]
@@ -65,3 +71,11 @@ class Context:
 				raise Unavailable(f'needs the guest image of {name}, which did not build')
 			self.report.add(Result(f'guest image: {name}', PASS))
 		return self._guests[name]
+
+
+def standalone(name: str) -> Context:
+	"""A context for a command other than the test: its builds reported as
+	they go, the source prepared."""
+	ctx = Context(Report(name), Stages())
+	ctx.prepare_source()
+	return ctx

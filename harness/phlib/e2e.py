@@ -51,10 +51,10 @@ def hook_runs_before_capture(ctx: Context, smp: int = 1) -> str:
 					disk=True))
 	d = scenario.expect_captured(out)
 	line = out.first(HOOK_LINE)
-	banner = scenario.capture_banner(out)
+	banner = scenario.capture_line(out)
 	expect(line and out.count(HOOK_LINE) == 1, f'the hook line appears {out.count(HOOK_LINE)} '
 	       'times, not once', out.serial)
-	expect(banner and out.lines.index(line) < out.lines.index(banner),
+	expect(line and out.lines.index(line) < out.lines.index(banner),
 	       'the hook did not run before the capture kernel started', out.serial)
 	record = _record(d)
 	expect([r.slot for r in record] == ['pvpanic'] and record[0].status == 'ok',

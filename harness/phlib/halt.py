@@ -28,6 +28,7 @@ def halts_after_panic(ctx: Context, smp: int = 1) -> str:
 
 
 def halts_after_panic_smp2(ctx: Context) -> str:
+	"""The same with two CPUs: the stopped one goes quiet too."""
 	return halts_after_panic(ctx, smp=2)
 
 

@@ -3,11 +3,14 @@
 kernel's configuration: no finding, counted per message, that the same
 objects of the unpatched tree in the same configuration lack."""
 
+import dataclasses
+import shutil
 from collections import Counter
 from pathlib import Path
 
 from . import common, kernels, parsers, source
 from .common import output
+from .context import Context
 from .kernels import Kernel
 from .report import expect
 
@@ -34,10 +37,23 @@ def _findings(kernel: Kernel, objects: list[str], sparse: bool, logfile: Path) -
 	return parsers.findings(logfile.read_text())
 
 
-def compiler_checks(kernel: Kernel, tree: Path, sparse: bool = True) -> str:
-	"""W=1 (and sparse where Debian's sparse copes) on kernel's touched
-	objects: nothing new against the same objects at base, compiled in the
-	same output directory only when there are findings to compare."""
+def _at_base(kernel: Kernel) -> Kernel:
+	"""kernel's configuration at base, in an output directory of its own
+	(a commit without the series' Kconfig symbols would rewrite the
+	original's .config), from a copy of its .config."""
+	twin = dataclasses.replace(kernel, name=f'{kernel.name}-lint-base', commit='base')
+	twin.out.mkdir(parents=True, exist_ok=True)
+	shutil.copy(kernel.out / '.config', twin.out / '.config')
+	kernels.make(twin, 'olddefconfig', logfile=twin.log)
+	return twin
+
+
+def compiler_checks(ctx: Context, name: str, sparse: bool = True) -> str:
+	"""W=1 (and sparse where Debian's sparse copes) on the touched objects
+	of kernel name: nothing new against the same objects at base, in the
+	same configuration, compiled only when there are findings to compare."""
+	kernel = ctx.kernel(name)
+	tree = source.BUILD_TREE
 	what = 'W=1 + sparse' if sparse else 'W=1'
 	objects = touched_objects(kernel, tree)
 	expect(objects, f'none of the touched files is built in {kernel.name}')
@@ -51,7 +67,8 @@ def compiler_checks(kernel: Kernel, tree: Path, sparse: bool = True) -> str:
 		if old:
 			source.checkout_build_tree('base')
 			try:
-				before = _findings(kernel, old, sparse,
+				twin = _at_base(kernel)
+				before = _findings(twin, old, sparse,
 						   common.LOGS / f'w1-sparse-{kernel.name}-base.log')
 			finally:
 				source.checkout_build_tree('HEAD')

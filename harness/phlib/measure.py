@@ -7,7 +7,7 @@ the seconds from the panic to the reboot."""
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from . import qemu, scenario
 from .report import CheckFailed, expect
@@ -29,15 +29,17 @@ class Quiet:
 		return self.cpu / self.window
 
 
-def quiet(m: qemu.Machine, ready: str = scenario.END_LINE, window: float = 5.0) -> Quiet:
-	"""Boot m, wait until the guest printed ready, then measure its vCPUs
-	for window seconds. A guest that exits (powers off, reboots, faults)
-	instead of staying is a failure, not a quiet guest."""
+def quiet(m: qemu.Machine, ready: str = '', window: float = 5.0) -> Quiet:
+	"""Boot m, wait until the guest printed ready (by default: until its
+	panic is done), then measure its vCPUs for window seconds. A guest
+	that exits (powers off, reboots, faults) instead of staying is a
+	failure, not a quiet guest."""
 	with qemu.Qemu(m) as q:
-		seen = q.wait(lambda q: q.seen(ready), timeout=m.timeout)
+		done = _seeing(ready) if ready else scenario.panic_done(m.platform)
+		seen = q.wait(done, timeout=m.timeout)
 		if seen != qemu.CONDITION:
-			raise CheckFailed(f'the guest never printed "{ready}" ({seen})',
-					  q.rundir / 'serial.log')
+			raise CheckFailed(f'the guest never got to "{ready or "the end of its panic"}" '
+					  f'({seen})', q.rundir / 'serial.log')
 		time.sleep(SETTLE)
 		expect(q.alive(), 'QEMU exited before the window', q.rundir / 'serial.log')
 		before = q.vcpus()
@@ -47,6 +49,10 @@ def quiet(m: qemu.Machine, ready: str = scenario.END_LINE, window: float = 5.0) 
 		       'a guest that is gone is not a halted guest', q.rundir / 'serial.log')
 		log = str(q.rundir / 'serial.log')
 	return Quiet(after.cpu - before.cpu, after.wakeups - before.wakeups, window, log)
+
+
+def _seeing(needle: str) -> Callable[[qemu.Qemu], bool]:
+	return lambda q: q.seen(needle)
 
 
 @dataclass

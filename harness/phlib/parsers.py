@@ -59,6 +59,30 @@ def vmcoreinfo(data: bytes) -> dict[str, str]:
 	raise ParseError('no VMCOREINFO note')
 
 
+KDUMP_SIGNATURE = b'KDUMP   '
+# struct disk_dump_header (makedumpfile's diskdump_mng.h, x86_64): the block
+# size sits after the signature, the version, struct new_utsname (6 x 65)
+# and an 8-aligned struct timeval; the sub header follows one block in,
+# its offset_vmcoreinfo and size_vmcoreinfo at 32 and 40.
+_KDUMP_BLOCK_SIZE = 428
+_KDUMP_SUB_VMCOREINFO = 32
+
+
+def kdump_vmcoreinfo(data: bytes) -> dict[str, str]:
+	"""VMCOREINFO of a kdump-compressed dump (makedumpfile -c/-l/-p, what
+	Debian's kdump-tools saves as dump.<timestamp>) as {KEY: value}."""
+	if data[:8] != KDUMP_SIGNATURE:
+		raise ParseError('not a kdump-compressed dump (no "KDUMP   " signature)')
+	version, = struct.unpack_from('<i', data, 8)
+	if version < 3:
+		raise ParseError(f'kdump header version {version} carries no VMCOREINFO')
+	block_size, = struct.unpack_from('<i', data, _KDUMP_BLOCK_SIZE)
+	offset, size = struct.unpack_from('<qQ', data, block_size + _KDUMP_SUB_VMCOREINFO)
+	if not size or offset + size > len(data):
+		raise ParseError(f'VMCOREINFO at {offset} (+{size}) is not within the data given')
+	return vmcoreinfo_text(data[offset:offset + size].rstrip(b'\0').decode(errors='replace'))
+
+
 @dataclass
 class HookRecord:
 	slot: str
@@ -136,7 +160,7 @@ class Checkpatch:
 
 
 def checkpatch(output: str) -> Checkpatch:
-	"""checkpatch.pl --terse --show-types output (with its summary line)."""
+	"""checkpatch.pl --show-types output (ending with its summary line)."""
 	result = Checkpatch([])
 	for line in output.splitlines():
 		m = re.search(r'\b(ERROR|WARNING|CHECK):([A-Z_0-9]+): (.*)$', line)

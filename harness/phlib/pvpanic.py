@@ -2,8 +2,9 @@
 """pvpanic end to end: the QMP events QEMU emits when the guest panics,
 patched and unpatched side by side, for the ISA and PCI devices."""
 
+from typing import Any, Callable
+
 from . import qemu, scenario
-from .context import Context
 from .guest import Guest
 from .report import expect
 
@@ -45,12 +46,11 @@ def kdump_event(g: Guest, device: str, patched: bool, append: str = '') -> str:
 
 	expect(len(events) == 1 and events[0].name == CRASHLOADED,
 	       f'expected exactly one {CRASHLOADED}, got {_describe(events)}', log)
-	banner = scenario.capture_banner(out)
+	banner = scenario.capture_line(out)
 	expect(events[0].t < banner.t,
 	       f'{CRASHLOADED} at {events[0].t:.3f} s, not before the capture kernel\'s first '
 	       f'line at {banner.t:.3f} s', log)
 	return f'{CRASHLOADED} {(banner.t - events[0].t) * 1000:.0f} ms before the capture kernel'
-
 
 
 def panic_event(g: Guest, device: str) -> str:
@@ -86,7 +86,7 @@ def two_devices(g: Guest) -> None:
 	expect([e.name for e in events] == [CRASHLOADED] * 2,
 	       f'expected one {CRASHLOADED} per device, got {_describe(events)}',
 	       out.rundir / 'qmp-events.log')
-	expect(events[-1].t < scenario.capture_banner(out).t,
+	expect(events[-1].t < scenario.capture_line(out).t,
 	       'an event came after the capture kernel started', out.rundir / 'qmp-events.log')
 
 
@@ -110,7 +110,7 @@ def modules_report(g: Guest) -> None:
 	log = out.rundir / 'qmp-events.log'
 	expect([e.name for e in events] == [CRASHLOADED] * 2,
 	       f'expected one {CRASHLOADED} per device, got {_describe(events)}', log)
-	expect(events[-1].t < scenario.capture_banner(out).t, 'an event came after kdump', log)
+	expect(events[-1].t < scenario.capture_line(out).t, 'an event came after kdump', log)
 	expect('pvpanic:ok:' in record, f'PANIC_HOOKS={record} has no pvpanic hook')
 
 
@@ -128,30 +128,37 @@ def modules_unload_releases_slot(g: Guest) -> None:
 	expect('pvpanic:ok:' in record, f'reloaded pvpanic: PANIC_HOOKS={record}')
 
 
-def checks() -> list[tuple[str, tuple[str, ...], object]]:
+def _on(fn: Callable[..., Any], kernel: str, *args: Any) -> Callable[[Any], Any]:
+	"""A check: fn(the guest of kernel, *args)."""
+	return lambda ctx: fn(ctx.guest(kernel), *args)
+
+
+def checks() -> list[tuple[str, tuple[str, ...], Callable[[Any], Any]]]:
 	"""(name, kernels needed, fn(ctx)) for the test command."""
-	out: list[tuple[str, tuple[str, ...], object]] = [
+	out: list[tuple[str, tuple[str, ...], Callable[[Any], Any]]] = [
 		('pvpanic isa: no kdump event with panic_hooks=off', ('x86_64',),
-		 lambda ctx: kdump_event(ctx.guest('x86_64'), 'isa', False, 'panic_hooks=off')),
+		 _on(kdump_event, 'x86_64', 'isa', False, 'panic_hooks=off')),
 		('pvpanic isa: no kdump event with CONFIG_PANIC_HOOKS=n (no slot user: the '
 		 'pvpanic driver left out)', ('x86_64-hooks-off',),
-		 lambda ctx: kdump_event(ctx.guest('x86_64-hooks-off'), 'isa', False))]
+		 _on(kdump_event, 'x86_64-hooks-off', 'isa', False))]
 	for device in DEVICES:
-		out.append((f'pvpanic {device}: kdump event (patched)', ('x86_64',),
-			    lambda ctx, d=device: kdump_event(ctx.guest('x86_64'), d, True)))
-		out.append((f'pvpanic {device}: no kdump event (unpatched)', ('x86_64-unpatched',),
-			    lambda ctx, d=device: kdump_event(ctx.guest('x86_64-unpatched'), d, False)))
-		out.append((f'pvpanic {device}: panic event (patched)', ('x86_64',),
-			    lambda ctx, d=device: panic_event(ctx.guest('x86_64'), d)))
-		out.append((f'pvpanic {device}: panic event (unpatched)', ('x86_64-unpatched',),
-			    lambda ctx, d=device: panic_event(ctx.guest('x86_64-unpatched'), d)))
+		out += [
+			(f'pvpanic {device}: kdump event (patched)', ('x86_64',),
+			 _on(kdump_event, 'x86_64', device, True)),
+			(f'pvpanic {device}: no kdump event (unpatched)', ('x86_64-unpatched',),
+			 _on(kdump_event, 'x86_64-unpatched', device, False)),
+			(f'pvpanic {device}: panic event (patched)', ('x86_64',),
+			 _on(panic_event, 'x86_64', device)),
+			(f'pvpanic {device}: panic event (unpatched)', ('x86_64-unpatched',),
+			 _on(panic_event, 'x86_64-unpatched', device))]
 		for mode in ('kdump', 'panic'):
 			out.append((f'pvpanic {device}: events mask cleared, {mode} (patched)', ('x86_64',),
-				    lambda ctx, d=device, m=mode: events_cleared(ctx.guest('x86_64'), d, m)))
-	out.append(('pvpanic isa+pci: one event per device (patched)', ('x86_64',),
-		    lambda ctx: two_devices(ctx.guest('x86_64'))))
-	out.append(('pvpanic modules: one event per device, from the hook', ('x86_64-modules',),
-		    lambda ctx: modules_report(ctx.guest('x86_64-modules'))))
-	out.append(('pvpanic modules: unloading releases the slot, reloading claims it',
-		    ('x86_64-modules',), lambda ctx: modules_unload_releases_slot(ctx.guest('x86_64-modules'))))
+				    _on(events_cleared, 'x86_64', device, mode)))
+	out += [
+		('pvpanic isa+pci: one event per device (patched)', ('x86_64',),
+		 _on(two_devices, 'x86_64')),
+		('pvpanic modules: one event per device, from the hook', ('x86_64-modules',),
+		 _on(modules_report, 'x86_64-modules')),
+		('pvpanic modules: unloading releases the slot, reloading claims it',
+		 ('x86_64-modules',), _on(modules_unload_releases_slot, 'x86_64-modules'))]
 	return out

@@ -94,6 +94,10 @@ class Outcome:
 		return sorted(items, key=lambda x: x[0])
 
 
+_active: set[Path] = set()
+_active_lock = threading.Lock()
+
+
 class QmpError(Exception):
 	pass
 
@@ -139,7 +143,7 @@ class Qemu:
 		self.rundir = Path(rundir or common.BUILD / 'runs' / machine.name)
 		self.lines: list[Line] = []
 		self.events: list[Event] = []
-		self.proc: Optional[subprocess.Popen] = None
+		self._proc: Optional[subprocess.Popen] = None
 		self.start = 0.0
 		self._replies: queue.Queue = queue.Queue()
 		self._lock = threading.Lock()
@@ -158,7 +162,32 @@ class Qemu:
 			argv += ['-drive', f'file={self.rundir / "dump-disk.img"},format=raw,if=virtio']
 		return [str(a) for a in argv + m.devices]
 
+	@property
+	def proc(self) -> subprocess.Popen:
+		"""The QEMU process (started by entering the context)."""
+		assert self._proc is not None, 'QEMU has not been started'
+		return self._proc
+
+	@proc.setter
+	def proc(self, value: subprocess.Popen) -> None:
+		self._proc = value
+
 	def __enter__(self) -> 'Qemu':
+		# Runs of the same machine at once (the torture matrix's jobs)
+		# each get a directory of their own.
+		with _active_lock:
+			base, n = self.rundir, 1
+			while self.rundir in _active:
+				n += 1
+				self.rundir = base.with_name(f'{base.name}-{n}')
+			_active.add(self.rundir)
+		try:
+			return self._start()
+		except BaseException:
+			self.__exit__()
+			raise
+
+	def _start(self) -> 'Qemu':
 		shutil.rmtree(self.rundir, ignore_errors=True)
 		self.rundir.mkdir(parents=True)
 		if self.m.disk_mb:
@@ -175,7 +204,10 @@ class Qemu:
 
 	def __exit__(self, *exc: Any) -> None:
 		self.kill()
-		self._save()
+		if self.rundir.exists():
+			self._save()
+		with _active_lock:
+			_active.discard(self.rundir)
 
 	def now(self) -> float:
 		return time.monotonic() - self.start
@@ -265,7 +297,7 @@ class Qemu:
 			pass        # QEMU went away
 
 	def alive(self) -> bool:
-		return bool(self.proc) and self.proc.poll() is None
+		return self._proc is not None and self._proc.poll() is None
 
 	def cpu_seconds(self) -> float:
 		"""CPU time QEMU used so far; exact once it has been reaped."""
@@ -307,10 +339,10 @@ class Qemu:
 			return False
 
 	def kill(self) -> None:
-		if self.proc and self.proc.poll() is None:
-			self.proc.kill()
-		if self.proc:
-			self.proc.wait()
+		if self._proc and self._proc.poll() is None:
+			self._proc.kill()
+		if self._proc:
+			self._proc.wait()
 		for t in self._threads:
 			t.join(timeout=2)
 

@@ -9,7 +9,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Union
 
 from . import common
 
@@ -29,7 +29,7 @@ class Result:
 class CheckFailed(Exception):
 	"""Raised inside a check: why it failed and where to look."""
 
-	def __init__(self, why: str, log: Optional[Path] = None):
+	def __init__(self, why: str, log: Union[Path, str, None] = None):
 		super().__init__(why)
 		self.log = log
 
@@ -38,7 +38,7 @@ class Skipped(Exception):
 	"""Raised inside a check that needs something this machine lacks."""
 
 
-def expect(condition: Any, why: str, log: Optional[Path] = None) -> None:
+def expect(condition: Any, why: str, log: Union[Path, str, None] = None) -> None:
 	if not condition:
 		raise CheckFailed(why, log)
 

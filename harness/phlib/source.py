@@ -128,8 +128,21 @@ def build_tree():
 	return BUILD_TREE
 
 
+SUBJECT = 'subject:'
+
+
 def resolve(commit):
-	"""A commit of build/linux ('HEAD', 'base', an id) as a full id."""
+	"""A commit of build/linux ('HEAD', 'base', an id, or 'subject:<start>'
+	for the patch of the series whose subject starts so) as a full id."""
+	if commit.startswith(SUBJECT):
+		start = commit[len(SUBJECT):]
+		text = output(['git', '-C', common.KERNEL_TREE, 'log', '--format=%H %s', 'base..HEAD'])
+		ids = [ln.split(' ', 1)[0] for ln in text.splitlines()
+		       if ln.split(' ', 1)[1].startswith(start)]
+		if len(ids) != 1:
+			raise common.CommandError(['resolve', commit], 1, '(none)',
+						  f'{len(ids)} patches of the series start "{start}"')
+		return ids[0]
 	return output(['git', '-C', common.KERNEL_TREE, 'rev-parse', '--verify', f'{commit}^{{commit}}'])
 
 

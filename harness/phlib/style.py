@@ -4,10 +4,12 @@ sign-off, message, recipients, Fixes:), checkpatch.pl --strict, and
 kernel-doc on the files the series touches."""
 
 import os
+import re
 from collections import Counter
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from . import common, parsers, source
 from .common import output, run
@@ -27,10 +29,11 @@ class Accepted:
 	reason: str
 
 
-def exceptions(path: Path = EXCEPTIONS) -> list[Accepted]:
-	"""'patch | TYPE | message | reason' lines; a line without a reason
-	is an error."""
-	accepted = []
+def exceptions(path: Optional[Path] = None) -> list[Accepted]:
+	"""'patch | TYPE | message | reason' lines of path (the harness's
+	exceptions file by default); a line without a reason is an error."""
+	path = path or EXCEPTIONS
+	accepted: list[Accepted] = []
 	if not path.exists():
 		return accepted
 	for line in path.read_text().splitlines():
@@ -68,6 +71,8 @@ def check_cover(cover: Path) -> None:
 	expect('*** SUBJECT HERE ***' not in text and '*** BLURB HERE ***' not in text,
 	       'the cover letter still has format-patch placeholders')
 	expect('Changes since v1' in text, 'the cover letter has no changelog from v1')
+	blanks = sorted(set(re.findall(r'@@[A-Z]+@@', text)))
+	expect(not blanks, f'the cover letter still has blanks to fill: {", ".join(blanks)}')
 	expect('Range-diff against v1' in text, 'the cover letter has no range-diff against v1')
 
 
@@ -95,7 +100,7 @@ def checkpatch_findings(patch: Path, tree: Path, logdir: Path) -> parsers.Checkp
 	logfile = logdir / f'checkpatch-{patch.stem}.log'
 	# Debian's python3 first: spdxcheck.py needs its python3-ply and python3-git.
 	path = '/usr/bin:' + os.environ.get('PATH', '')
-	proc = run([tree / 'scripts' / 'checkpatch.pl', '--strict', '--terse', '--show-types',
+	proc = run([tree / 'scripts' / 'checkpatch.pl', '--strict', '--show-types',
 		    patch.resolve()], cwd=tree, check=False, env={'PATH': path})
 	out = (proc.stdout + proc.stderr).decode(errors='replace')
 	logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -107,9 +112,17 @@ def checkpatch_findings(patch: Path, tree: Path, logdir: Path) -> parsers.Checkp
 
 
 def unaccepted(patch: str, result: parsers.Checkpatch, accepted: list[Accepted]) -> list[str]:
-	"""Findings no exception accepts."""
-	return [f'{level}:{kind}: {text}' for level, kind, text in result.findings
-		if not any(e.patch == patch and e.type == kind and e.message == text for e in accepted)]
+	"""Findings no exception accepts; each exception line accepts one
+	finding, so a second occurrence of the same message needs a line of
+	its own."""
+	left = Counter((e.type, e.message) for e in accepted if e.patch == patch)
+	bad = []
+	for level, kind, text in result.findings:
+		if left[(kind, text)]:
+			left[(kind, text)] -= 1
+		else:
+			bad.append(f'{level}:{kind}: {text}')
+	return bad
 
 
 def checkpatch(patch: Path, tree: Path, logdir: Path) -> str:

@@ -5,14 +5,15 @@ context; kernels are built when a selected check first needs them, so
 `-k PATTERN` builds only what its checks use."""
 
 import fnmatch
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import (bisect, common, e2e, halt, kunit, lint, pvpanic, series, slot_users, source, style,
-	       torture, unit)
+from . import (bisect, common, e2e, halt, kernels, kunit, lint, pvpanic, series, slot_users, source,
+	       style, torture, unit)
 from .context import Context, Unavailable
-from .report import CheckFailed, Report, Stages, expect
+from .report import FAIL, CheckFailed, Report, Result, Stages, expect
 
 
 @dataclass
@@ -56,6 +57,28 @@ def _unavailable(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
 	return run
 
 
+def _call(fn: Callable[..., Any], *args: Any) -> Callable[[Context], Any]:
+	"""A check that needs no context: fn(*args)."""
+	return lambda ctx: fn(*args)
+
+
+def _with(fn: Callable[..., Any], *args: Any) -> Callable[[Context], Any]:
+	"""A check of fn(ctx, *args)."""
+	return lambda ctx: fn(ctx, *args)
+
+
+def _verdict(judge: Callable[[Any], str], measure: Callable[..., Any],
+	     *args: Any) -> Callable[[Context], str]:
+	"""A check that measures, then judges the figures."""
+	return lambda ctx: judge(measure(ctx, *args))
+
+
+def _title(fn: Callable[..., Any]) -> str:
+	"""A check's name from the first line of its function's docstring."""
+	doc = ' '.join((fn.__doc__ or fn.__name__).split('\n\n')[0].split())
+	return doc.split('. ')[0].rstrip('.')
+
+
 def checks() -> list[Check]:
 	"""Every check of the test command, in the order they run."""
 	cs = [
@@ -68,10 +91,9 @@ def checks() -> list[Check]:
 		      lambda ctx: style.fixes_first(series.parsed(), ctx.tree), group='series'),
 	]
 	for patch in source.series_files():
-		cs.append(Check(f'form: {patch.name}', lambda ctx, p=patch: style.check_form(p),
-				group='series'))
+		cs.append(Check(f'form: {patch.name}', _call(style.check_form, patch), group='series'))
 		cs.append(Check(f'checkpatch --strict: {patch.name}',
-				lambda ctx, p=patch: style.checkpatch(p, ctx.tree, common.LOGS),
+				_call(style.checkpatch, patch, common.KERNEL_TREE, common.LOGS),
 				group='series'))
 	cs += [
 		Check('checkpatch: every exception still matches a finding',
@@ -86,21 +108,19 @@ def checks() -> list[Check]:
 		Check('kunit: kernel/.kunitconfig on UML', kunit.run, group='kunit'),
 	]
 	for name, needs, fn in pvpanic.checks():
-		cs.append(Check(name, fn, needs, 'pvpanic'))       # type: ignore[arg-type]
+		cs.append(Check(name, fn, needs, 'pvpanic'))
 	for kernel in ('x86_64', 'x86_64-unpatched', 'x86_64-hooks-off', 'x86_64-modules'):
-		cs.append(Check(f'e2e kdump capture: {kernel}',
-				lambda ctx, k=kernel: e2e.kdump_capture(ctx, k), (kernel,), 'kdump'))
+		cs.append(Check(f'e2e kdump capture: {kernel}', _with(e2e.kdump_capture, kernel),
+				(kernel,), 'kdump'))
 	cs.append(Check('e2e kdump capture under KVM: x86_64', e2e.kdump_capture_kvm,
 			('x86_64', 'x86_64-unpatched'), 'kdump'))
-	for fn in (e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2, e2e.hook_faults,
-		   e2e.hook_panics, e2e.hooks_disabled, e2e.hooks_bad_param,
-		   e2e.hook_without_capture_kernel):
-		cs.append(Check(f'hooks: {fn.__doc__.splitlines()[0].rstrip(".")}',
-				fn, ('x86_64',), 'hooks'))
-	for fn in (halt.halts_after_panic, halt.halts_after_panic_smp2, halt.spins_on_request,
-		   halt.bad_param):
-		cs.append(Check(f'halt: {fn.__doc__.splitlines()[0].rstrip(".")}', fn, ('x86_64',),
-				'halt'))
+	hooks: list[Callable[[Context], str]] = [
+		e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2, e2e.hook_faults,
+		e2e.hook_panics, e2e.hooks_disabled, e2e.hooks_bad_param, e2e.hook_without_capture_kernel]
+	cs += [Check(f'hooks: {_title(h)}', h, ('x86_64',), 'hooks') for h in hooks]
+	halts: list[Callable[[Context], str]] = [
+		halt.halts_after_panic, halt.halts_after_panic_smp2, halt.spins_on_request, halt.bad_param]
+	cs += [Check(f'halt: {_title(h)}', h, ('x86_64',), 'halt') for h in halts]
 	cs += [
 		Check('halt: the x86_64 CPU halts between the blinks of an i8042 keyboard',
 		      halt.halts_between_blinks, ('x86_64-modules',), 'halt'),
@@ -112,35 +132,34 @@ def checks() -> list[Check]:
 	for context in torture.CONTEXTS:
 		for platform in torture.WAIT_PLATFORMS:
 			cs.append(Check(f'torture: {context} on {platform}',
-					lambda ctx, c=context, p=platform: torture.expect_wait(
-						torture.context_cell(ctx, c, p)),
+					_verdict(torture.expect_wait, torture.context_cell, context, platform),
 					(torture.KERNEL_OF[platform],), 'torture'))
 	for tick in torture.TICKS:
-		cs.append(Check(f'torture: tick {tick} on riscv64',
-				lambda ctx, t=tick: torture.expect_wait(torture.tick_cell(ctx, t)),
-				(torture.TICK_KERNEL,), 'torture'))
+		cs.append(Check(f'torture: tick {tick} on {torture.TICK_PLATFORM}',
+				_verdict(torture.expect_wait, torture.tick_cell, tick),
+				(kernels.TICK_KERNELS[torture.TICK_PLATFORM],), 'torture'))
 	for case in torture.HOOK_CASES:
 		for platform in torture.HOOK_PLATFORMS:
 			for capture in (True, False):
 				cs.append(Check(
 					f'torture: hook {case} on {platform}, '
 					f'{"capture kernel loaded" if capture else "no capture kernel"}',
-					lambda ctx, c=case, p=platform, k=capture: torture.expect_hook(
-						torture.hook_cell(ctx, c, p, k), c, k),
+					_verdict(functools.partial(torture.expect_hook, case=case,
+								   capture=capture),
+						 torture.hook_cell, case, platform, capture),
 					(torture.KERNEL_OF[platform],), 'torture'))
 	cs += [
 		Check('slot users: preprocessed hv_common.c, vmbus_drv.c, sev.c, sev-dev.c '
-		      '(x86_64-modules)', lambda ctx: slot_users.none_preprocessed(
-			      ctx, 'x86_64-modules', ['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c',
-						      'arch/x86/virt/svm/sev.c', 'drivers/crypto/ccp/sev-dev.c']),
+		      '(x86_64-modules)', _with(slot_users.none_preprocessed, 'x86_64-modules',
+						['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c',
+						 'arch/x86/virt/svm/sev.c', 'drivers/crypto/ccp/sev-dev.c']),
 		      ('x86_64-modules',), 'slot users'),
 		Check('slot users: preprocessed hv_common.c, vmbus_drv.c (arm64)',
-		      lambda ctx: slot_users.none_preprocessed(
-			      ctx, 'arm64', ['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c']),
+		      _with(slot_users.none_preprocessed, 'arm64',
+			    ['drivers/hv/hv_common.c', 'drivers/hv/vmbus_drv.c']),
 		      ('arm64',), 'slot users'),
 		Check('slot users: preprocessed fadump.c (ppc64le)',
-		      lambda ctx: slot_users.none_preprocessed(ctx, 'ppc64le',
-							      ['arch/powerpc/kernel/fadump.c']),
+		      _with(slot_users.none_preprocessed, 'ppc64le', ['arch/powerpc/kernel/fadump.c']),
 		      ('ppc64le',), 'slot users'),
 		Check('slot users: nothing claimed off Hyper-V and SNP, capture works (x86_64-modules)',
 		      slot_users.boots_and_captures_unclaimed, ('x86_64-modules',), 'slot users'),
@@ -150,9 +169,7 @@ def checks() -> list[Check]:
 			       ('arm', True)):
 		what = 'W=1 + sparse' if sparse else 'W=1 (Debian\'s sparse cannot parse riscv\'s -march)'
 		cs.append(Check(f'{what}: no new findings in touched files ({kernel})',
-				lambda ctx, k=kernel, s=sparse: lint.compiler_checks(ctx.kernel(k),
-										      source.BUILD_TREE, s),
-				(kernel,), 'lint'))
+				_with(lint.compiler_checks, kernel, sparse), (kernel,), 'lint'))
 	cs.append(Check('bisect: the files x86_64 does not build, compiled at each patch',
 			bisect.compile_elsewhere, bisect.OTHERS, 'bisect'))
 	return cs
@@ -185,7 +202,7 @@ def run_all(patterns: list[str]) -> bool:
 		print('interrupted')
 	except BaseException as e:           # noqa: B036 - the summary must still come
 		print(f'harness error outside any check: {e!r}')
-		report.check('harness: the run completed', lambda: (_ for _ in ()).throw(e))
+		report.add(Result('harness: the run completed', FAIL, f'{e!r}'))
 	finally:
 		stages.print(time.monotonic() - started)
 		ok = report.summary()

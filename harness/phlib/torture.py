@@ -14,14 +14,17 @@ platform. Two kinds of cells:
 The test command runs each cell once; `ph torture` runs each N times,
 beside the unpatched kernel, and prints the table."""
 
+import fnmatch
+import functools
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from . import measure, qemu, scenario
+from . import kernels, measure, qemu, scenario
 from .arches import PLATFORMS
-from .context import Context
+from .context import Context, Unavailable
 from .guest import Guest
 from .report import CheckFailed, Skipped, expect
 
@@ -46,6 +49,10 @@ class Context_:
 
 
 SOFTLOCKUP = 'softlockup_panic=1 watchdog_thresh=1'
+# LKDTM crash types the series adds (patch "lkdtm: Add a crash point in the
+# pre-kdump hooks and panics from every context"): not in unpatched kernels.
+SERIES_CRASH_TYPES = ('PANIC_SOFTIRQ', 'PANIC_HARDIRQ', 'BUG_HRTIMER', 'PANIC_ALL_CPUS',
+		      'PANIC_PRINTK_FLOOD')
 CONTEXTS = {c.name: c for c in (
 	Context_('process', 'sysrq'),
 	Context_('softirq', 'PANIC_SOFTIRQ'),
@@ -56,10 +63,11 @@ CONTEXTS = {c.name: c for c in (
 	Context_('nmi', 'nmi', 'unknown_nmi_panic=1', nmi=True),
 )}
 
-# Tick configurations, run on riscv64 at boot on one NO_HZ_FULL and
-# HIGH_RES_TIMERS kernel, whose modes the parameters select; `ph torture
-# --built-ticks` also boots a kernel built for each.
-TICK_KERNEL = 'riscv64-nohz-full-hrt'
+# Tick modes, selected at boot on a NO_HZ_FULL and HIGH_RES_TIMERS kernel
+# (kernels.TICK_KERNELS): (parameters, CPUs, CPU that panics). The test
+# command runs them on riscv64, `ph torture` on each tick platform; the
+# panic comes from process context so that the unpatched kernel, which
+# lacks the series' LKDTM crash types, runs the same cell.
 TICKS = {
 	'periodic': ('nohz=off highres=off', 1, -1),
 	'periodic-hrt': ('nohz=off', 1, -1),
@@ -68,6 +76,7 @@ TICKS = {
 	'nohz-full': ('nohz_full=1 highres=off', 2, 1),
 	'nohz-full-hrt': ('nohz_full=1', 2, 1),
 }
+TICK_PLATFORM = 'riscv64'
 
 KERNEL_OF = {'x86_64': 'x86_64', 'i386': 'i386', 'arm64-gicv3': 'arm64',
 	     'arm64-gicv2': 'arm64', 'riscv64': 'riscv64', 'ppc64le': 'ppc64le',
@@ -136,12 +145,16 @@ def _run(m: qemu.Machine, action: Optional[Callable[[qemu.Qemu], None]],
 			if q.wait(lambda q: q.seen('ph-init: waiting for an NMI')) != qemu.CONDITION:
 				raise CheckFailed('the guest never waited for its NMI', q.rundir / 'serial.log')
 			action(q)
-		seen = q.wait(lambda q: q.seen(until)) if until else q.wait()
+		seen = q.wait(_seeing(until)) if until is not None else q.wait()
 		alive = q.qmp_alive() if seen != qemu.TIMEOUT else False
 		wall = q.now()
 		q.kill()
 	return qemu.Outcome(m, list(q.lines), list(q.events), q.proc.returncode,
 			    seen == qemu.TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive)
+
+
+def _seeing(needle: str) -> Callable[[qemu.Qemu], bool]:
+	return lambda q: q.seen(needle)
 
 
 def wait_cell(g: Guest, platform: str, label: str, crash: str, append: str, smp: int = 1,
@@ -158,7 +171,7 @@ def wait_cell(g: Guest, platform: str, label: str, crash: str, append: str, smp:
 			if q.wait(lambda q: q.seen('ph-init: waiting for an NMI')) != qemu.CONDITION:
 				raise CheckFailed('the guest never waited for its NMI', q.rundir / 'serial.log')
 			_nmi_action(q)
-			if q.wait(lambda q: q.seen(scenario.END_LINE)) != qemu.CONDITION:
+			if q.wait(scenario.panic_done(platform)) != qemu.CONDITION:
 				raise CheckFailed('no end of panic after the NMI', q.rundir / 'serial.log')
 			time.sleep(measure.SETTLE)
 			before = q.vcpus()
@@ -195,15 +208,19 @@ def context_cell(ctx: Context, context: str, platform: str, kernel: str = '') ->
 		raise Skipped(c.skip[platform])
 	if c.nmi and not PLATFORMS[platform].nmi:
 		raise Skipped(f'{platform} has no NMI the host can inject for a panic')
-	g = ctx.guest(kernel or KERNEL_OF[platform])
+	kernel = kernel or KERNEL_OF[platform]
+	if kernel.endswith('-unpatched') and c.crash in SERIES_CRASH_TYPES:
+		raise Skipped(f'LKDTM has no {c.crash} without the series')
+	g = ctx.guest(kernel)
 	return wait_cell(g, platform, f'{g.name}-{platform}-{context}', c.crash, c.append, c.smp,
 			 c.cpu, c.nmi)
 
 
-def tick_cell(ctx: Context, tick: str, kernel: str = TICK_KERNEL) -> WaitFigures:
+def tick_cell(ctx: Context, tick: str, platform: str = TICK_PLATFORM,
+	      kernel: str = '') -> WaitFigures:
 	append, smp, cpu = TICKS[tick]
-	g = ctx.guest(kernel)
-	return wait_cell(g, 'riscv64', f'{kernel}-{tick}', 'PANIC_HARDIRQ', append, smp, cpu)
+	g = ctx.guest(kernel or kernels.TICK_KERNELS[platform])
+	return wait_cell(g, platform, f'{g.name}-{platform}-tick-{tick}', 'sysrq', append, smp, cpu)
 
 
 @dataclass
@@ -236,9 +253,10 @@ def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
 	h = HOOK_CASES[case]
 	if capture:
 		expect(f.captured, 'the capture kernel did not come up', None)
+		record = f.record or ''
 		expect(f.record is not None, 'no PANIC_HOOKS= line in the dump', None)
 		want = f'pvpanic:{h.status}:'
-		expect(f.record.startswith(want) and f.record.count('pvpanic') == 1,
+		expect(record.startswith(want) and record.count('pvpanic') == 1,
 		       f'PANIC_HOOKS={f.record}, expected the pvpanic hook once, {h.status}')
 		events_expected = 0 if h.status == 'reentered' else 1
 		expect(f.events == events_expected, f'{f.events} pvpanic events, expected '
@@ -251,5 +269,157 @@ def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
 	return f'rebooted {f.reboot:.2f} s after the panic, {f.events} pvpanic event(s)'
 
 
-def summarize(samples: list[float]) -> str:
-	return f'{statistics.median(samples):.2f}' if samples else '-'
+# The whole matrix (harness/ph torture) -------------------------------------
+
+@dataclass
+class Cell:
+	"""One cell of the matrix: a name, the kernels it boots, and a run of
+	it on a kernel (patched, or its unpatched twin) giving figures."""
+	name: str
+	kind: str                                   # 'wait' or 'hook'
+	kernel: str
+	run: Callable[[Context, str], Any]
+	verdict: Callable[[Any], str]
+	unpatched: bool = True                      # whether it has an unpatched twin
+
+
+def cells() -> list[Cell]:
+	out = []
+	for context in CONTEXTS:
+		for platform in WAIT_PLATFORMS:
+			out.append(Cell(f'{context} on {platform}', 'wait', KERNEL_OF[platform],
+					functools.partial(_context_on, context=context, platform=platform),
+					expect_wait))
+	for platform, kernel in kernels.TICK_KERNELS.items():
+		for tick in TICKS:
+			out.append(Cell(f'tick {tick} on {platform}', 'wait', kernel,
+					functools.partial(_tick_on, tick=tick, platform=platform),
+					expect_wait))
+	for case in HOOK_CASES:
+		for platform in HOOK_PLATFORMS:
+			for capture in (True, False):
+				how = 'capture kernel loaded' if capture else 'no capture kernel'
+				out.append(Cell(f'hook {case} on {platform}, {how}', 'hook',
+						KERNEL_OF[platform],
+						functools.partial(_hook_on, case=case, platform=platform,
+								  capture=capture),
+						functools.partial(expect_hook, case=case, capture=capture),
+						unpatched=False))
+	return out
+
+
+def _context_on(ctx: Context, kernel: str, context: str, platform: str) -> WaitFigures:
+	return context_cell(ctx, context, platform, kernel)
+
+
+def _tick_on(ctx: Context, kernel: str, tick: str, platform: str) -> WaitFigures:
+	return tick_cell(ctx, tick, platform, kernel)
+
+
+def _hook_on(ctx: Context, kernel: str, case: str, platform: str, capture: bool) -> HookFigures:
+	return hook_cell(ctx, case, platform, capture)
+
+
+@dataclass
+class Tally:
+	"""The runs of one cell on one kernel."""
+	passed: int = 0
+	failed: int = 0
+	skipped: str = ''
+	figures: list[Any] = field(default_factory=list)
+	failures: list[str] = field(default_factory=list)
+
+
+def _one(ctx: Context, cell: Cell, kernel: str, tally: Tally) -> None:
+	try:
+		f = cell.run(ctx, kernel)
+	except Skipped as e:
+		tally.skipped = str(e)
+		return
+	except (CheckFailed, Unavailable) as e:
+		tally.failed += 1
+		tally.failures.append(str(e))
+		return
+	tally.figures.append(f)
+	if kernel.endswith('-unpatched'):
+		return                      # measured, not judged: the series' promises
+	try:
+		cell.verdict(f)
+		tally.passed += 1
+	except CheckFailed as e:
+		tally.failed += 1
+		tally.failures.append(str(e))
+
+
+def _median(values: list[float]) -> str:
+	return f'{statistics.median(values):6.2f}' if values else '     -'
+
+
+def _wait_columns(t: Tally) -> str:
+	if t.skipped:
+		return f'{"n/a":>6} {"":>7} {"":>6}'
+	reboots = [f.reboot for f in t.figures if f.reboot is not None]
+	never = len(t.figures) - len(reboots)
+	cpu = statistics.median([f.cpu / f.window for f in t.figures]) if t.figures else 0.0
+	wake = statistics.median([f.wakeups / f.window for f in t.figures]) if t.figures else 0.0
+	reboot = _median(reboots) if not never else f'{never}x no'
+	return f'{reboot:>6} {cpu:7.1%} {wake:6.1f}'
+
+
+def table(rows: list[tuple[Cell, Tally, Optional[Tally]]], runs: int) -> str:
+	"""The matrix as text: per wait cell, patched beside unpatched, the
+	median reboot seconds for panic=3, the vCPU's share of a core and its
+	wake-ups a second with panic=0; per hook cell, the success rate."""
+	lines = [f'Wait after a panic, {runs} run(s) per cell, medians (TCG; panic={REBOOT_SECONDS} '
+		 f'reboot time in s; panic=0: vCPU share of a core, wake-ups/s over {QUIET_WINDOW:g} s)',
+		 f'  {"cell":32} {"ok":>5} | {"patched":^21} | {"unpatched 6.12":^21}',
+		 f'  {"":32} {"":>5} | {"reboot":>6} {"CPU":>7} {"wake":>6} | '
+		 f'{"reboot":>6} {"CPU":>7} {"wake":>6}']
+	for cell, t, u in rows:
+		if cell.kind != 'wait':
+			continue
+		ok = 'skip' if t.skipped else f'{t.passed}/{t.passed + t.failed}'
+		lines.append(f'  {cell.name:32} {ok:>5} | {_wait_columns(t)} | '
+			     f'{_wait_columns(u) if u else "":>21}')
+	lines += ['', f'Pre-kdump hooks, {runs} run(s) per cell: runs where each hook ran once, the '
+		  'record said so, and the capture or the reboot on time came']
+	for cell, t, _ in rows:
+		if cell.kind == 'hook':
+			ok = 'skip' if t.skipped else f'{t.passed}/{t.passed + t.failed}'
+			lines.append(f'  {cell.name:62} {ok:>5}')
+	skipped = [(c.name, t.skipped) for c, t, _ in rows if t.skipped]
+	skipped += [(c.name + ' (unpatched)', u.skipped) for c, _, u in rows if u and u.skipped]
+	if skipped:
+		lines += ['', 'Not run:'] + [f'  {name}: {why}' for name, why in skipped]
+	failures = [(c.name, f) for c, t, _ in rows for f in t.failures[:1]]
+	if failures:
+		lines += ['', 'First failure of each failing cell:']
+		lines += [f'  {name}: {why.splitlines()[0]}' for name, why in failures]
+	return '\n'.join(lines)
+
+
+def matrix(ctx: Context, runs: int, patterns: list[str], unpatched: bool = True,
+	   jobs: int = 1) -> bool:
+	"""Every selected cell runs times on the patched kernel (and on its
+	unpatched twin); prints the table; True when every patched run passed."""
+	chosen = [c for c in cells() if not patterns or any(fnmatch.fnmatch(c.name, p) or p in c.name
+							     for p in patterns)]
+	rows: list[tuple[Cell, Tally, Optional[Tally]]] = [
+		(c, Tally(), Tally() if unpatched and c.unpatched else None) for c in chosen]
+	work = []
+	for c, t, u in rows:
+		work.append((c, c.kernel, t))
+		if u is not None:
+			work.append((c, f'{c.kernel}-unpatched', u))
+	for name in dict.fromkeys(k for _, k, _ in work):    # build first, in order
+		try:
+			ctx.guest(name)
+		except Unavailable:
+			pass            # the cells on it fail, saying so
+	todo = [(c, k, t) for _ in range(runs) for c, k, t in work]
+	with ThreadPoolExecutor(max_workers=jobs) as pool:
+		for done, _ in enumerate(pool.map(lambda w: _one(ctx, *w), todo), 1):
+			if done % 10 == 0:
+				print(f'torture: {done}/{len(todo)} runs done', flush=True)
+	print(table(rows, runs))
+	return all(not t.failed for _, t, _ in rows)

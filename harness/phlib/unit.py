@@ -31,6 +31,7 @@ def run() -> str:
 	"""pytest, mypy and flake8 on the harness; all must pass."""
 	common.ensure_packages(PACKAGES)
 	tests = _tool('pytest', ['pytest', '-q', '-p', 'no:cacheprovider', 'tests'])
-	_tool('mypy', ['mypy', '--config-file', str(HARNESS / 'mypy.ini'), 'ph', 'phlib', 'tests'])
+	_tool('mypy', ['mypy', '--config-file', str(HARNESS / 'mypy.ini'),
+			      '--cache-dir', str(common.CACHE / 'mypy'), 'ph', 'phlib', 'tests'])
 	_tool('flake8', ['flake8', '--config', str(HARNESS / '.flake8'), 'ph', 'phlib', 'tests'])
 	return f'pytest: {tests}; mypy and flake8 clean'

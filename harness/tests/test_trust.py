@@ -1,0 +1,297 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Each way a check could pass without checking what it claims, fed the
+bad case: the check must now fail (or skip, counted, saying why)."""
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phlib import (bisect, common, e2e, kunit, measure, qemu, report, source, style, suite,
+		   torture)
+from phlib.report import CheckFailed, Report
+
+
+def _machine(tmp_path: Path) -> qemu.Machine:
+	return qemu.Machine('t', 'x86_64', tmp_path / 'k', tmp_path / 'i', '', timeout=5)
+
+
+# 1. A guest that exits is not a halted guest -----------------------------
+
+def test_wait_reports_exit_not_condition(tmp_path: Path) -> None:
+	q = qemu.Qemu(_machine(tmp_path), tmp_path)
+	q.proc = subprocess.Popen(['true'])
+	q.proc.wait()
+	q.start = time.monotonic()
+	assert q.wait(lambda q: False, timeout=2) == qemu.EXITED
+
+
+class _ExitingQemu:
+	"""A QEMU whose guest printed the end of its panic, then went away."""
+
+	def __init__(self, m: qemu.Machine, exits_at: str) -> None:
+		self.rundir = Path('/nonexistent')
+		self.exits_at = exits_at
+		self.samples = 0
+		self.proc = subprocess.Popen(['true'])
+		self.proc.wait()
+
+	def __enter__(self) -> '_ExitingQemu':
+		return self
+
+	def __exit__(self, *exc: Any) -> None:
+		pass
+
+	def wait(self, until: Any, timeout: float = 0) -> str:
+		return qemu.EXITED if self.exits_at == 'wait' else qemu.CONDITION
+
+	def alive(self) -> bool:
+		return self.exits_at != 'window' or self.samples == 0
+
+	def vcpus(self) -> qemu.VcpuSample:
+		self.samples += 1
+		return qemu.VcpuSample(0.0, 0)      # a reaped process does not move
+
+
+@pytest.mark.parametrize('exits_at', ['wait', 'window'])
+def test_quiet_fails_when_the_guest_exits(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+					  exits_at: str) -> None:
+	monkeypatch.setattr(qemu, 'Qemu', lambda m: _ExitingQemu(m, exits_at))
+	monkeypatch.setattr(measure, 'SETTLE', 0)
+	with pytest.raises(CheckFailed):
+		measure.quiet(_machine(tmp_path), window=0.01)
+
+
+# 2. series: applies applies the series ---------------------------------
+
+def _git(repo: Path, *args: str) -> str:
+	return common.output(['git', '-C', repo, *args], env=source.GIT_ENV)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+	r = tmp_path / 'linux'
+	r.mkdir()
+	_git(r, 'init', '-q', '-b', 'main')
+	(r / 'panic.c').write_text('one\ntwo\n')
+	_git(r, 'add', '.')
+	_git(r, 'commit', '-q', '-m', 'Debian linux-source-6.12 6.12.117-1~deb12u1')
+	_git(r, 'tag', 'base')
+	return r
+
+
+def _patch_of(repo: Path, old: str, new: str, dest: Path) -> Path:
+	(repo / 'panic.c').write_text(new)
+	_git(repo, 'commit', '-q', '-am', 'panic: change')
+	dest.write_text(_git(repo, 'format-patch', '--stdout', '-1') + '\n')
+	_git(repo, 'reset', '-q', '--hard', 'HEAD~1')
+	(repo / 'panic.c').write_text(old)
+	return dest
+
+
+def test_series_tree_applies_or_names_the_patch(repo: Path, tmp_path: Path) -> None:
+	good = _patch_of(repo, 'one\ntwo\n', 'one\nthree\n', tmp_path / 'good.patch')
+	tree = source.series_tree(repo, [good])
+	assert tree != _git(repo, 'rev-parse', 'base^{tree}')
+	(repo / 'panic.c').write_text('other\n')
+	_git(repo, 'commit', '-q', '-am', 'elsewhere')
+	bad = _patch_of(repo, 'other\n', 'other\nmore\n', tmp_path / 'bad.patch')
+	with pytest.raises(source.PatchFailed, match='bad.patch'):
+		source.series_tree(repo, [good, bad])
+
+
+def test_applies_fails_on_another_debian_version(monkeypatch: pytest.MonkeyPatch,
+						 repo: Path) -> None:
+	monkeypatch.setattr(source, 'debian_version', lambda: '6.12.999-1')
+
+	class Ctx:
+		tree = repo
+	with pytest.raises(CheckFailed, match='6.12.999-1'):
+		suite._applies(Ctx())          # type: ignore[arg-type]
+
+
+# 3. Quiet means quiet, and the reboot on time ------------------------------
+
+def test_wait_cell_verdicts() -> None:
+	good = torture.WaitFigures(3.1, 0.0, 0, 4.0, [])
+	assert torture.expect_wait(good)
+	for bad in (torture.WaitFigures(None, 0.0, 0, 4.0, []),      # never rebooted
+		    torture.WaitFigures(4.0, 0.0, 0, 4.0, []),       # late
+		    torture.WaitFigures(3.0, 0.9, 0, 4.0, []),       # spinning
+		    torture.WaitFigures(3.0, 0.0, 48, 4.0, [])):     # waking at 12 Hz
+		with pytest.raises(CheckFailed):
+			torture.expect_wait(bad)
+
+
+def test_hook_cell_verdicts() -> None:
+	ok = torture.HookFigures(True, 'pvpanic:ok:5000', 1, None, '')
+	assert torture.expect_hook(ok, 'all-cpus', True)
+	for bad in (torture.HookFigures(True, 'pvpanic:ok:5000,pvpanic:ok:1', 1, None, ''),
+		    torture.HookFigures(True, 'pvpanic:ok:5000', 2, None, ''),
+		    torture.HookFigures(False, None, 1, None, '')):
+		with pytest.raises(CheckFailed):
+			torture.expect_hook(bad, 'all-cpus', True)
+	with pytest.raises(CheckFailed):
+		torture.expect_hook(torture.HookFigures(False, None, 1, None, ''), 'all-cpus', False)
+
+
+# 4. checkpatch: an abort fails, exceptions are exact, stale ones reported ---
+
+class _Proc:
+	def __init__(self, out: str, rc: int) -> None:
+		self.stdout, self.stderr, self.returncode = out.encode(), b'', rc
+
+
+def test_checkpatch_abort_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	monkeypatch.setattr(style, 'run', lambda *a, **k: _Proc('Died at checkpatch.pl line 3.\n', 2))
+	with pytest.raises(CheckFailed, match='did not finish'):
+		style.checkpatch(tmp_path / '0001-x.patch', tmp_path, tmp_path)
+
+
+def test_exceptions_exact(tmp_path: Path) -> None:
+	path = tmp_path / 'exceptions.txt'
+	path.write_text('0001-x.patch | LONG_LINE | line length of 101 exceeds 100 columns | a URL\n')
+	accepted = style.exceptions(path)
+	found = parsers_checkpatch('WARNING:LONG_LINE: line length of 101 exceeds 100 columns\n'
+				   'WARNING:LONG_LINE: line length of 130 exceeds 100 columns\n')
+	assert style.unaccepted('0001-x.patch', found, accepted) == [
+		'WARNING:LONG_LINE: line length of 130 exceeds 100 columns']
+	# One line accepts one finding: a second occurrence is new.
+	twice = parsers_checkpatch('WARNING:LONG_LINE: line length of 101 exceeds 100 columns\n' * 2)
+	assert style.unaccepted('0001-x.patch', twice, accepted) == [
+		'WARNING:LONG_LINE: line length of 101 exceeds 100 columns']
+	assert style.unaccepted('0002-y.patch', twice, accepted) != []
+	path.write_text('0001-x.patch | LONG_LINE | line length of 101 exceeds 100 columns\n')
+	with pytest.raises(CheckFailed, match='reason'):
+		style.exceptions(path)
+
+
+def parsers_checkpatch(findings: str) -> Any:
+	from phlib import parsers
+	return parsers.checkpatch(findings + 'total: 0 errors, 2 warnings, 0 checks, 9 lines checked\n')
+
+
+def test_stale_exception_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	path = tmp_path / 'exceptions.txt'
+	path.write_text('0001-x.patch | LONG_LINE | line length of 101 exceeds 100 columns | a URL\n')
+	monkeypatch.setattr(style, 'EXCEPTIONS', path)
+	(tmp_path / 'checkpatch-0001-x.log').write_text(
+		'total: 0 errors, 0 warnings, 0 checks, 9 lines checked\n')
+	with pytest.raises(CheckFailed, match='match no finding'):
+		style.stale_exceptions([tmp_path / '0001-x.patch'], tmp_path, tmp_path)
+
+
+# 5. The KVM probe boots the known good kernel, not the one under test ------
+
+def test_kvm_probe_boots_the_unpatched_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+	probed = []
+
+	class Ctx:
+		def guest(self, name: str) -> str:
+			return name
+
+	def probe(g: str) -> tuple[bool, str]:
+		probed.append(g)
+		return False, 'no /dev/kvm'
+	monkeypatch.setattr(e2e.scenario, 'kvm_probe', probe)
+	with pytest.raises(report.Skipped):
+		e2e.kdump_capture_kvm(Ctx())          # type: ignore[arg-type]
+	assert probed == ['x86_64-unpatched']
+
+
+# 6. Bisect skips by name; QMP replies are read ----------------------------
+
+def test_bisect_names_files_no_config_builds(monkeypatch: pytest.MonkeyPatch,
+						tmp_path: Path) -> None:
+	class K:
+		def __init__(self, name: str, objs: set[str]) -> None:
+			self.name, self.objs = name, objs
+			self.out = tmp_path / name
+
+		def builds(self, o: str) -> bool:
+			return o in self.objs
+	known = {'x86_64': K('x86_64', set()), 'arm64': K('arm64', set())}
+
+	class Ctx:
+		stages = report.Stages()
+		report = Report('t')
+		kernels = known
+
+		def kernel(self, name: str) -> K:
+			return known.get(name, K(name, set()))
+	ctx = Ctx()
+	monkeypatch.setattr(bisect, 'steps', lambda: [bisect.Step('c0', 'kunit: tests',
+								  ['lib/tests/only_uml.c'])])
+	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
+	bisect.compile_elsewhere(ctx)                # type: ignore[arg-type]
+	assert [(r.status, r.why) for r in ctx.report.results] == [
+		(report.SKIP, 'built by no configuration here: lib/tests/only_uml.o')]
+
+
+def _qmp_pair(tmp_path: Path) -> tuple[qemu.Qemu, socket.socket]:
+	ours, theirs = socket.socketpair()
+	q = qemu.Qemu(_machine(tmp_path), tmp_path)
+	q._qmp_file = ours.makefile('rwb')
+	threading.Thread(target=q._read_qmp, daemon=True).start()
+	return q, theirs
+
+
+def test_qmp_error_reply_raises(tmp_path: Path) -> None:
+	q, theirs = _qmp_pair(tmp_path)
+	theirs.sendall(json.dumps({'event': 'GUEST_PANICKED', 'data': {}}).encode() + b'\n' +
+		       json.dumps({'error': {'class': 'CommandNotFound'}}).encode() + b'\n')
+	with pytest.raises(qemu.QmpError, match='CommandNotFound'):
+		q.qmp('no-such-command')
+	assert [e.name for e in q.events] == ['GUEST_PANICKED']
+
+
+def test_qmp_silence_raises(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	monkeypatch.setattr(qemu, 'QMP_TIMEOUT', 0.1)
+	q, _ = _qmp_pair(tmp_path)
+	with pytest.raises(qemu.QmpError, match='no reply'):
+		q.qmp('query-status')
+
+
+# 7. Whatever happens, the run ends with its summary -----------------------
+
+def test_kunit_timeout_is_a_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	def timeout(*a: Any, **k: Any) -> None:
+		raise subprocess.TimeoutExpired('kunit.py', 1)
+	monkeypatch.setattr(kunit.common, 'run', timeout)
+	monkeypatch.setattr(kunit.common, 'LOGS', tmp_path)
+
+	class Ctx:
+		report = Report('t')
+	kunit.run(Ctx())          # type: ignore[arg-type]
+	assert [r.status for r in Ctx.report.results] == [report.FAIL]
+
+
+def test_die_in_a_check_fails_that_check(capsys: pytest.CaptureFixture[str]) -> None:
+	r = Report('t')
+	r.check('dies', lambda: common.die('gone'))
+	r.check('passes', lambda: None)
+	assert [x.status for x in r.results] == [report.FAIL, report.PASS]
+
+
+def test_run_all_ends_with_summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+				   capsys: pytest.CaptureFixture[str]) -> None:
+	monkeypatch.setattr(report, 'RESULTS', tmp_path)
+
+	def broken_source(self: Any) -> None:
+		raise OSError('worktree add failed')
+	monkeypatch.setattr(suite.Context, 'prepare_source', broken_source)
+	assert not suite.run_all([])
+	last = capsys.readouterr().out.strip().splitlines()[-1]
+	assert last == '0 passed, 1 failed'
+
+
+def test_ph_list_runs(tmp_path: Path) -> None:
+	out = subprocess.run([sys.executable, str(common.ROOT / 'harness/ph'), 'test', '--list',
+			      '-k', 'torture: process*'], capture_output=True, text=True, check=True)
+	assert 'torture: process on arm64-gicv2' in out.stdout
