@@ -357,6 +357,12 @@ static void save_dump(void)
 	print_panic_hooks_record();
 	if (access(MAKEDUMPFILE, X_OK) || access(DUMP_DISK, W_OK)) {
 		say("no makedumpfile or dump disk here: not saving the dump");
+		/*
+		 * Stay a moment: some machines (riscv's virt) power off by ending
+		 * QEMU without a QMP event, and the host must see QMP answer
+		 * after this kernel started to know it missed no event before.
+		 */
+		usleep(300 * 1000);
 		power_off();
 	}
 	say("saving /proc/vmcore to %s", DUMP_DISK);

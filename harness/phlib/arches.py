@@ -18,6 +18,9 @@ class Arch:
 	# Whether its guest loads itself as capture kernel (kexec-tools on
 	# x86_64, kexec_file_load() elsewhere).
 	kdump: bool = False
+	# Whether kexec_file_load() takes only an ELF (riscv in 6.12 has no
+	# Image loader): the guest then carries vmlinux as its capture kernel.
+	kexec_elf: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ ARCHES = {a.name: a for a in (
 	Arch('arm64', 'arm64', 'aarch64-linux-gnu-', 'Image', 'arch/arm64/boot/Image',
 	     'aarch64-linux-gnu-gcc', kdump=True),
 	Arch('riscv64', 'riscv', 'riscv64-linux-gnu-', 'Image', 'arch/riscv/boot/Image',
-	     'riscv64-linux-gnu-gcc', kdump=True),
+	     'riscv64-linux-gnu-gcc', kdump=True, kexec_elf=True),
 	Arch('ppc64le', 'powerpc', 'powerpc64le-linux-gnu-', 'vmlinux', 'vmlinux',
 	     'powerpc64le-linux-gnu-gcc'),
 	Arch('s390x', 's390', 's390x-linux-gnu-', 'bzImage', 'arch/s390/boot/bzImage',

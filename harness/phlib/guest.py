@@ -130,7 +130,8 @@ def build(kernel: Kernel) -> Guest:
 	for ko in kernel.module_files():
 		spec.file(f'/lib/modules/{ko.name}', ko, '0644')
 	if ARCHES[kernel.arch].kdump:
-		spec.file('/boot/vmlinuz', kernel.image, '0644')
+		capture_kernel = kernel.vmlinux if ARCHES[kernel.arch].kexec_elf else kernel.image
+		spec.file('/boot/vmlinuz', capture_kernel, '0644')
 		spec.file('/boot/capture.img', capture, '0644')
 	boot = _write(spec, GUEST_OUT / f'boot-{kernel.name}.img')
 	return Guest(kernel.name, kernel.arch, kernel.image, boot, kernel.vmlinux)

@@ -38,10 +38,18 @@ class Kernel:
 	# Compile only these objects (a compile test), not the image.
 	objects: list[str] = field(default_factory=list)
 	why: str = ''
+	# The configuration the fragments are merged onto (make targets).
+	base: tuple[str, ...] = ('tinyconfig',)
+	# Built as Debian packages (make bindeb-pkg), which land next to out.
+	package: bool = False
 
 	@property
 	def out(self) -> Path:
-		return common.OUT / self.name
+		return common.OUT / ('debian' if self.package else '') / self.name
+
+	def debs(self) -> list[Path]:
+		"""The linux-image package bindeb-pkg made (none before)."""
+		return sorted(self.out.parent.glob(f'linux-image-*-{self.name}_*.deb'))
 
 	@property
 	def image(self) -> Path:
@@ -119,6 +127,11 @@ def catalogue() -> dict[str, Kernel]:
 		if not k.objects and k.name != 'x86_64-hooks-off':
 			ks.append(Kernel(f'{k.name}-unpatched', k.arch, k.fragments, commit='base',
 					 modules=k.modules, why=f'{k.name} without the series'))
+	# The Debian guest of harness/ph distro, as packages, with and without.
+	for commit, suffix in (('HEAD', ''), ('base', '-unpatched')):
+		ks.append(Kernel(f'debian-guest{suffix}', 'x86_64', _f('debian-guest'), commit=commit,
+				 base=('defconfig', 'kvm_guest.config'), package=True,
+				 why='what an operator installs on a Debian 12 KVM or Hyper-V guest'))
 	# The size of the series (harness/ph size), without test code.
 	for config, frags in (('y', _f('x86_64-guest')), ('n', _f('x86_64-guest', 'no-slot-users'))):
 		for commit, label in (('base', 'base'), (HOOKS_TIP, 'hooks'), ('HEAD', 'series')):
@@ -136,6 +149,9 @@ def make(kernel: Kernel, *targets: str, extra: tuple[str, ...] = (),
 		f'LOCALVERSION=-{kernel.name}']
 	if a.cross:
 		argv.append(f'CROSS_COMPILE={a.cross}')
+	if kernel.package:
+		# A fixed package version: the same tree gives the same package.
+		argv.append('KDEB_PKGVERSION=1')
 	return run(argv + list(extra) + list(targets), logfile=logfile or kernel.log,
 		   env=BUILD_ENV, check=check)
 
@@ -189,7 +205,7 @@ def configure(kernel: Kernel, check_symbols: bool = True):
 	if stamp.exists() and stamp.read_text() == _config_stamp(kernel):
 		return
 	kernel.out.mkdir(parents=True, exist_ok=True)
-	make(kernel, 'tinyconfig')
+	make(kernel, *kernel.base)
 	merge = source.BUILD_TREE / 'scripts/kconfig/merge_config.sh'
 	run([merge, '-m', '-O', kernel.out, kernel.out / '.config'] + list(kernel.fragments),
 	    logfile=kernel.log, env={'ARCH': ARCHES[kernel.arch].make_arch})
@@ -207,6 +223,8 @@ def configure(kernel: Kernel, check_symbols: bool = True):
 def targets_of(kernel: Kernel) -> list[str]:
 	if kernel.objects:
 		return list(kernel.objects)
+	if kernel.package:
+		return ['bindeb-pkg']
 	return [ARCHES[kernel.arch].image_target, 'vmlinux'] + (['modules'] if kernel.modules else [])
 
 

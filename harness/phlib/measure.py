@@ -57,18 +57,31 @@ def _seeing(needle: str) -> Callable[[qemu.Qemu], bool]:
 
 @dataclass
 class Reboot:
-	seconds: Optional[float]     # from the panic line to QEMU's exit; None: no reboot
+	seconds: Optional[float]     # from "Rebooting in" to QEMU's exit; None: no reboot
 	log: str
 
 
-def reboot(m: qemu.Machine, panic_line: str = scenario.PANIC_LINE) -> Reboot:
-	"""Boot m (panic=N set by the caller) and time its reboot: QEMU runs
-	with -no-reboot, so a reboot is its exit."""
+REBOOTING = 'Rebooting in'
+
+
+def reboot_seconds(out: qemu.Outcome) -> Optional[float]:
+	"""Host seconds from the start of the panic= wait to the reboot (QEMU
+	runs with -no-reboot: a reboot is its exit); None without a reboot.
+	The wait starts at panic()'s "Rebooting in N seconds.." line, after
+	the other CPUs are stopped (which may take a second for one that
+	keeps its interrupts off) and the notifiers ran: that is where panic=
+	has always counted from. Where the console never shows that line
+	(s390's SCLP console after the notifiers), from the panic line."""
+	start = out.first(REBOOTING) or out.first(scenario.PANIC_LINE) or out.first('Kernel panic')
+	if not start or out.timed_out or out.exit_code is None:
+		return None
+	return out.wall_seconds - start.t
+
+
+def reboot(m: qemu.Machine) -> Reboot:
+	"""Boot m (panic=N set by the caller) and time its reboot."""
 	out = qemu.run(m)
-	panic = out.first(panic_line) or out.first('Kernel panic')
-	if not panic or out.timed_out or out.exit_code is None:
-		return Reboot(None, str(out.serial))
-	return Reboot(out.wall_seconds - panic.t, str(out.serial))
+	return Reboot(reboot_seconds(out), str(out.serial))
 
 
 def on_time(took: Optional[float], seconds: int) -> bool:

@@ -17,7 +17,9 @@ def _run(g: Guest, name: str, mode: str, devices: list[str], append: str = '') -
 	disk = mode == 'kdump'
 	out = qemu.run(scenario.machine(g, name, mode, append, devices=devices, disk=disk,
 					timeout=150 if disk else 90, pvpanic=False))
-	expect(out.qmp_alive, 'QMP did not answer to the end: its events cannot be trusted',
+	banner = scenario.capture_banner(out)
+	expect(out.qmp_answered_after(banner.t) if banner else out.qmp_alive,
+	       'QMP did not answer to the end: its events cannot be trusted',
 	       out.serial)
 	return out
 

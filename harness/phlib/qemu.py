@@ -20,7 +20,9 @@ from . import common
 from .arches import PLATFORMS
 
 ACCEL_TCG = ['-accel', 'tcg,thread=single']
+ACCEL_TCG_MULTI = ['-accel', 'tcg,thread=multi']
 QMP_TIMEOUT = 10.0
+HEARTBEAT = 0.1
 
 # What wait() saw: the guest's condition, QEMU's exit, or the timeout.
 CONDITION, EXITED, TIMEOUT = 'condition', 'exited', 'timeout'
@@ -68,6 +70,16 @@ class Outcome:
 	# QMP answered to the end (a reply after the guest was done, or the
 	# SHUTDOWN event of a guest that powered off): "no event" means none.
 	qmp_alive: bool
+	# Host times of QMP's replies (a heartbeat asks every HEARTBEAT s).
+	qmp_replies: list[float] = field(default_factory=list)
+
+	def qmp_answered_after(self, t: float) -> bool:
+		"""Whether QMP answered, or said SHUTDOWN, after host time t: then
+		every event the guest caused before t has been seen. (A guest that
+		powers off through a device that just ends QEMU, riscv's SiFive
+		test device, leaves no SHUTDOWN event to prove it.)"""
+		return any(r > t for r in self.qmp_replies) or \
+			any(e.name == 'SHUTDOWN' and e.t > t for e in self.events)
 
 	@property
 	def disk(self) -> Path:
@@ -146,7 +158,9 @@ class Qemu:
 		self._proc: Optional[subprocess.Popen] = None
 		self.start = 0.0
 		self._replies: queue.Queue = queue.Queue()
+		self.replies_at: list[float] = []
 		self._lock = threading.Lock()
+		self._qmp_lock = threading.Lock()
 		self._threads: list[threading.Thread] = []
 		self._cpu_before = 0.0
 
@@ -254,6 +268,7 @@ class Qemu:
 				raise QmpError(f'not a QMP greeting: {greeting}')
 			self._spawn(self._read_qmp)
 			self.qmp('qmp_capabilities')
+			self._spawn(self._heartbeat)
 		except (OSError, ValueError, QmpError) as e:
 			raise common.CommandError(self.argv(), self.proc.poll() or -1, self.rundir,
 						  f'{self._early_failure()} ({e})') from e
@@ -270,12 +285,13 @@ class Qemu:
 		msg: dict[str, Any] = {'execute': command}
 		if arguments:
 			msg['arguments'] = arguments
-		self._qmp_file.write(json.dumps(msg).encode() + b'\n')
-		self._qmp_file.flush()
-		try:
-			reply = self._replies.get(timeout=QMP_TIMEOUT)
-		except queue.Empty:
-			raise QmpError(f'no reply to {command} within {QMP_TIMEOUT} s') from None
+		with self._qmp_lock:
+			self._qmp_file.write(json.dumps(msg).encode() + b'\n')
+			self._qmp_file.flush()
+			try:
+				reply = self._replies.get(timeout=QMP_TIMEOUT)
+			except queue.Empty:
+				raise QmpError(f'no reply to {command} within {QMP_TIMEOUT} s') from None
 		if 'error' in reply:
 			raise QmpError(f'{command}: {reply["error"]}')
 		return reply.get('return')
@@ -292,9 +308,21 @@ class Qemu:
 					with self._lock:
 						self.events.append(Event(t, msg['event'], msg.get('data', {})))
 				elif 'return' in msg or 'error' in msg:
+					self.replies_at.append(t)
 					self._replies.put(msg)
 		except OSError:
 			pass        # QEMU went away
+
+	def _heartbeat(self) -> None:
+		"""Ask QMP something every HEARTBEAT seconds while QEMU runs, so that
+		a reply after any moment of the run proves the events before it
+		were delivered."""
+		while self.alive():
+			try:
+				self.qmp('query-status')
+			except (QmpError, OSError, ValueError):
+				return
+			time.sleep(HEARTBEAT)
 
 	def alive(self) -> bool:
 		return self._proc is not None and self._proc.poll() is None
@@ -366,5 +394,6 @@ def run(machine: Machine, until: Optional[Callable[[Qemu], bool]] = None,
 		wall = q.now()
 		q.kill()
 		outcome = Outcome(machine, list(q.lines), list(q.events), q.proc.returncode,
-				  seen == TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive)
+				  seen == TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive,
+				  list(q.replies_at))
 	return outcome

@@ -57,9 +57,16 @@ def machine(g: Guest, name: str, mode: str, append: str = '', devices: Sequence[
 	if mode == 'kdump':
 		words.append(CRASHKERNEL)
 	devices = list(devices) + (PVPANIC.get(p, []) if pvpanic else [])
-	return qemu.Machine(name=name, platform=p, kernel=g.image, initrd=g.initrd,
-			    append=' '.join(w for w in words if w), devices=devices, smp=smp,
-			    disk_mb=128 if disk else 0, timeout=timeout)
+	m = qemu.Machine(name=name, platform=p, kernel=g.image, initrd=g.initrd,
+			 append=' '.join(w for w in words if w), devices=devices, smp=smp,
+			 disk_mb=128 if disk else 0, timeout=timeout)
+	if smp > 1:
+		# A vCPU thread each: with one thread for all, a vCPU busy with
+		# slow device emulation (a printk flood on the serial port)
+		# starves the panic CPU, and the stock kernel's timeouts that count
+		# udelay(1) calls (native_stop_other_cpus()) last a minute.
+		m.accel = list(qemu.ACCEL_TCG_MULTI)
+	return m
 
 
 def kvm_probe(known_good: Guest) -> tuple[bool, str]:

@@ -46,6 +46,9 @@ class Context_:
 	cpu: int = -1
 	nmi: bool = False                # the host injects an NMI
 	skip: dict[str, str] = field(default_factory=dict)   # platform: why not
+	# platform: why the wait may spin there (documented fallbacks); the
+	# reboot must still come on time.
+	spins: dict[str, str] = field(default_factory=dict)
 
 
 SOFTLOCKUP = 'softlockup_panic=1 watchdog_thresh=1'
@@ -60,7 +63,12 @@ CONTEXTS = {c.name: c for c in (
 	Context_('timer', 'SOFTLOCKUP', SOFTLOCKUP,
 		 skip={'s390x': 's390 has no soft lockup detector (the timer-oops cell covers it)'}),
 	Context_('timer-oops', 'BUG_HRTIMER'),
-	Context_('nmi', 'nmi', 'unknown_nmi_panic=1', nmi=True),
+	Context_('nmi', 'nmi', 'unknown_nmi_panic=1', nmi=True,
+		 spins={'ppc64le': 'powerpc does not halt in a system reset (NMI) handler: the '
+			'wait spins there, as documented in its patch'}),
+	Context_('process-smp2', 'sysrq', smp=2, cpu=1,
+		 spins={'ppc64le': 'powerpc\'s stop_this_cpu() keeps the stopped CPUs spinning (at '
+			'low SMT priority), as in 6.12: the series halts the panic CPU only'}),
 )}
 
 # Tick modes, selected at boot on a NO_HZ_FULL and HIGH_RES_TIMERS kernel
@@ -114,6 +122,7 @@ class WaitFigures:
 	wakeups: int
 	window: float
 	logs: list[str]
+	spins: str = ''         # why the wait may spin in this cell, if it may
 
 	@property
 	def ok(self) -> bool:
@@ -150,7 +159,8 @@ def _run(m: qemu.Machine, action: Optional[Callable[[qemu.Qemu], None]],
 		wall = q.now()
 		q.kill()
 	return qemu.Outcome(m, list(q.lines), list(q.events), q.proc.returncode,
-			    seen == qemu.TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive)
+			    seen == qemu.TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive,
+			    list(q.replies_at))
 
 
 def _seeing(needle: str) -> Callable[[qemu.Qemu], bool]:
@@ -163,8 +173,7 @@ def wait_cell(g: Guest, platform: str, label: str, crash: str, append: str, smp:
 	action = _nmi_action if nmi else None
 	out = _run(_machine(g, platform, f'torture-{label}-reboot', crash, append, REBOOT_SECONDS,
 			    smp, cpu), action)
-	panic = out.first(scenario.PANIC_LINE)
-	took = out.wall_seconds - panic.t if panic and not out.timed_out else None
+	took = measure.reboot_seconds(out)
 	m = _machine(g, platform, f'torture-{label}-quiet', crash, append, 0, smp, cpu)
 	if nmi:
 		with qemu.Qemu(m) as q:
@@ -195,10 +204,12 @@ def expect_wait(f: WaitFigures) -> str:
 	why = []
 	if not measure.on_time(f.reboot, REBOOT_SECONDS):
 		why.append('the reboot was not on time (allowed: 2 % + 0.5 s)')
-	if not f.quiet:
+	if not f.quiet and not f.spins:
 		why.append(f'the vCPU was not quiet (allowed under {QUIET_BUSY:.0%} of a core and '
 			   f'{QUIET_WAKEUPS_PER_S:g} wakeup a second)')
 	expect(not why, describe(f) + ': ' + '; '.join(why), None)
+	if not f.quiet:
+		return f'{describe(f)} (spins: {f.spins})'
 	return describe(f)
 
 
@@ -212,8 +223,10 @@ def context_cell(ctx: Context, context: str, platform: str, kernel: str = '') ->
 	if kernel.endswith('-unpatched') and c.crash in SERIES_CRASH_TYPES:
 		raise Skipped(f'LKDTM has no {c.crash} without the series')
 	g = ctx.guest(kernel)
-	return wait_cell(g, platform, f'{g.name}-{platform}-{context}', c.crash, c.append, c.smp,
-			 c.cpu, c.nmi)
+	f = wait_cell(g, platform, f'{g.name}-{platform}-{context}', c.crash, c.append, c.smp,
+		      c.cpu, c.nmi)
+	f.spins = c.spins.get(platform, '')
+	return f
 
 
 def tick_cell(ctx: Context, tick: str, platform: str = TICK_PLATFORM,
@@ -240,13 +253,14 @@ def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigu
 		     h.smp, mode='kdump' if capture else 'panic')
 	out = qemu.run(m)
 	events = len(out.events_named('GUEST_PANICKED', 'GUEST_CRASHLOADED'))
-	expect(out.qmp_alive, 'QMP did not answer to the end: events cannot be counted', out.serial)
 	if capture:
+		banner = scenario.capture_banner(out)
+		expect(banner is None or out.qmp_answered_after(banner.t), 'QMP did not answer after '
+		       'the capture kernel started: events cannot be counted', out.serial)
 		captured = bool(scenario.capture_banner(out)) and bool(out.first('ph-init: capture kernel up'))
 		return HookFigures(captured, scenario.record_line(out), events, None, str(out.serial))
-	panic = out.first('Kernel panic')
-	took = out.wall_seconds - panic.t if panic and not out.timed_out else None
-	return HookFigures(False, None, events, took, str(out.serial))
+	expect(out.qmp_alive, 'QMP did not answer to the end: events cannot be counted', out.serial)
+	return HookFigures(False, None, events, measure.reboot_seconds(out), str(out.serial))
 
 
 def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
@@ -262,11 +276,14 @@ def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
 		expect(f.events == events_expected, f'{f.events} pvpanic events, expected '
 		       f'{events_expected} (the hook ran {"not " if not events_expected else ""}once)')
 		return f'captured, PANIC_HOOKS={f.record}, {f.events} pvpanic event(s)'
-	expect(measure.on_time(f.reboot, REBOOT_SECONDS),
-	       f'rebooted after {f.reboot} s, asked for {REBOOT_SECONDS}', None)
-	events_expected = 0 if h.status == 'reentered' else 1
-	expect(f.events == events_expected, f'{f.events} pvpanic events, expected {events_expected}')
-	return f'rebooted {f.reboot:.2f} s after the panic, {f.events} pvpanic event(s)'
+	took = 'no reboot' if f.reboot is None else f'rebooted {f.reboot:.2f} s into the wait'
+	expect(measure.on_time(f.reboot, REBOOT_SECONDS), f'{took}, asked for {REBOOT_SECONDS} s',
+	       f.log)
+	# Without a capture kernel the host hears of the panic once: from the
+	# hook, or, when the hook died before telling it, from pvpanic's
+	# notifier, which reports only what the hook did not.
+	expect(f.events == 1, f'{f.events} pvpanic events, expected exactly 1', f.log)
+	return f'{took}, 1 pvpanic event'
 
 
 # The whole matrix (harness/ph torture) -------------------------------------

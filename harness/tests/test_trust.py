@@ -127,6 +127,10 @@ def test_wait_cell_verdicts() -> None:
 		    torture.WaitFigures(3.0, 0.0, 48, 4.0, [])):     # waking at 12 Hz
 		with pytest.raises(CheckFailed):
 			torture.expect_wait(bad)
+	# A documented fallback may spin, but must still reboot on time.
+	assert 'spins' in torture.expect_wait(torture.WaitFigures(3.0, 4.0, 0, 4.0, [], 'why'))
+	with pytest.raises(CheckFailed):
+		torture.expect_wait(torture.WaitFigures(5.0, 4.0, 0, 4.0, [], 'why'))
 
 
 def test_hook_cell_verdicts() -> None:
@@ -295,3 +299,12 @@ def test_ph_list_runs(tmp_path: Path) -> None:
 	out = subprocess.run([sys.executable, str(common.ROOT / 'harness/ph'), 'test', '--list',
 			      '-k', 'torture: process*'], capture_output=True, text=True, check=True)
 	assert 'torture: process on arm64-gicv2' in out.stdout
+
+
+def test_qmp_must_answer_after_the_moment_that_matters(tmp_path: Path) -> None:
+	out = qemu.Outcome(_machine(tmp_path), [], [], 0, False, 0.0, 5.0, tmp_path, False,
+			   qmp_replies=[0.5, 1.0, 1.5])
+	assert out.qmp_answered_after(1.2)
+	assert not out.qmp_answered_after(2.0)         # silence since: events may be lost
+	out.events.append(qemu.Event(2.5, 'SHUTDOWN', {}))
+	assert out.qmp_answered_after(2.0)
