@@ -75,7 +75,10 @@ def reboot_seconds(out: qemu.Outcome) -> Optional[float]:
 	start = out.first(REBOOTING) or out.first(scenario.PANIC_LINE) or out.first('Kernel panic')
 	if not start or out.timed_out or out.exit_code is None:
 		return None
-	return out.wall_seconds - start.t
+	# QEMU's SHUTDOWN event marks the reset itself; its exit comes after.
+	end = next((e.t for e in out.events if e.name == 'SHUTDOWN' and e.t > start.t),
+		   out.wall_seconds)
+	return end - start.t
 
 
 def reboot(m: qemu.Machine) -> Reboot:

@@ -4,6 +4,7 @@ the same results as KTAP and JSON under build/results/, and how long each
 stage of the run took."""
 
 import json
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -67,8 +68,13 @@ class Report:
 	def __init__(self, name: str = 'test') -> None:
 		self.name = name
 		self.results: list[Result] = []
+		self._lock = threading.Lock()        # checks may run side by side
 
 	def add(self, result: Result) -> None:
+		with self._lock:
+			self._add(result)
+
+	def _add(self, result: Result) -> None:
 		self.results.append(result)
 		line = f'{result.status} {result.name}'
 		if result.seconds >= 1:

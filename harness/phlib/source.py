@@ -154,6 +154,11 @@ def checkout_build_tree(commit):
 		run(['git', '-C', BUILD_TREE, 'checkout', '-q', '--detach', want])
 
 
+def tree_of(commit):
+	"""The source tree of a commit of build/linux (see resolve())."""
+	return output(['git', '-C', common.KERNEL_TREE, 'rev-parse', f'{resolve(commit)}^{{tree}}'])
+
+
 def tree_id():
 	"""The source tree the build tree holds now."""
 	return output(['git', '-C', BUILD_TREE, 'rev-parse', 'HEAD^{tree}'])

@@ -6,11 +6,13 @@ context; kernels are built when a selected check first needs them, so
 
 import fnmatch
 import functools
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import (bisect, common, e2e, halt, kernels, kunit, lint, pvpanic, series, slot_users, source,
+from . import (bisect, common, distro, e2e, halt, kernels, kunit, lint, pvpanic, series, slot_users, source,
 	       style, torture, unit)
 from .context import Context, Unavailable
 from .report import FAIL, CheckFailed, Report, Result, Stages, expect
@@ -170,6 +172,9 @@ def checks() -> list[Check]:
 		what = 'W=1 + sparse' if sparse else 'W=1 (Debian\'s sparse cannot parse riscv\'s -march)'
 		cs.append(Check(f'{what}: no new findings in touched files ({kernel})',
 				_with(lint.compiler_checks, kernel, sparse), (kernel,), 'lint'))
+	for name in distro.KERNELS:
+		cs.append(Check(f'distro: Debian 12 with kdump-tools captures {name} (cached runs only)',
+				_with(distro.check, name, True), (), 'distro'))
 	cs.append(Check('bisect: the files x86_64 does not build, compiled at each patch',
 			bisect.compile_elsewhere, bisect.OTHERS, 'bisect'))
 	return cs
@@ -187,7 +192,28 @@ def list_checks(patterns: list[str]) -> None:
 		print(f'{c.name}{needs}')
 
 
-def run_all(patterns: list[str]) -> bool:
+# Groups whose checks are QEMU runs only, once their kernels are built: run
+# side by side, one per core (each guest is one TCG thread, and a cell's
+# figures are host times and the vCPU threads' own CPU time).
+PARALLEL = ('torture',)
+
+
+def _run_group(ctx: Context, group: str, batch: list[Check], jobs: int) -> None:
+	with ctx.stages.stage(f'checks: {group or "other"}'):
+		if group not in PARALLEL or jobs < 2:
+			for c in batch:
+				ctx.report.check(c.name, _unavailable(c.fn), ctx)
+			return
+		for need in dict.fromkeys(n for c in batch for n in c.needs):
+			try:
+				ctx.guest(need)        # built one at a time, first
+			except Unavailable:
+				pass                   # its checks fail, saying so
+		with ThreadPoolExecutor(max_workers=jobs) as pool:
+			list(pool.map(lambda c: ctx.report.check(c.name, _unavailable(c.fn), ctx), batch))
+
+
+def run_all(patterns: list[str], jobs: int = 1) -> bool:
 	"""The selected checks; True when none failed. Always ends with the
 	summary line and the stage times, whatever a check does."""
 	started = time.monotonic()
@@ -195,9 +221,8 @@ def run_all(patterns: list[str]) -> bool:
 	ctx = Context(report, stages)
 	try:
 		ctx.prepare_source()
-		for c in select(checks(), patterns):
-			with stages.stage(f'checks: {c.group or "other"}'):
-				report.check(c.name, _unavailable(c.fn), ctx)
+		for group, batch in itertools.groupby(select(checks(), patterns), lambda c: c.group):
+			_run_group(ctx, group, list(batch), jobs)
 	except KeyboardInterrupt:
 		print('interrupted')
 	except BaseException as e:           # noqa: B036 - the summary must still come

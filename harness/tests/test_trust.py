@@ -308,3 +308,14 @@ def test_qmp_must_answer_after_the_moment_that_matters(tmp_path: Path) -> None:
 	assert not out.qmp_answered_after(2.0)         # silence since: events may be lost
 	out.events.append(qemu.Event(2.5, 'SHUTDOWN', {}))
 	assert out.qmp_answered_after(2.0)
+
+
+def test_bisect_compiles_only_what_the_config_builds(tmp_path: Path) -> None:
+	(tmp_path / 'kernel/irq').mkdir(parents=True)
+	(tmp_path / 'kernel/irq/Makefile').write_text(
+		'obj-y := irqdesc.o\nobj-$(CONFIG_GENERIC_IRQ_RETIRE_ON_PANIC) += panic.o\n')
+	assert bisect.unmet_symbol(tmp_path, 'CONFIG_X=y\n', 'kernel/irq/panic.o') == \
+		'CONFIG_GENERIC_IRQ_RETIRE_ON_PANIC'
+	assert bisect.unmet_symbol(tmp_path, 'CONFIG_GENERIC_IRQ_RETIRE_ON_PANIC=y\n',
+				   'kernel/irq/panic.o') is None
+	assert bisect.unmet_symbol(tmp_path, '', 'kernel/irq/irqdesc.o') is None
