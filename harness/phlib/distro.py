@@ -39,7 +39,7 @@ from typing import Optional
 
 from . import common, parsers, qemu, source
 from .common import log, run
-from .context import Context
+from .context import Context, Unavailable
 from .report import CheckFailed, Skipped, expect
 
 DISTRO = common.CACHE / 'distro'
@@ -50,7 +50,7 @@ PACKAGES = ['systemd-sysv', 'udev', 'kdump-tools', 'makedumpfile', 'kexec-tools'
 	    'initramfs-tools', 'e2fsprogs', 'procps']
 HOST_PACKAGES = {'/usr/bin/mmdebstrap': 'mmdebstrap', '/usr/sbin/debugfs': 'e2fsprogs',
 		 '/usr/bin/crash': 'crash', '/usr/bin/dpkg-buildpackage': 'dpkg-dev',
-		 '/usr/bin/fakeroot': 'fakeroot', 'kmod': 'kmod'}
+		 '/usr/bin/dh': 'debhelper', 'kmod': 'kmod'}
 # Debian's default (grub's crashkernel for kdump-tools).
 CRASHKERNEL = 'crashkernel=384M-:128M'
 APPEND = f'root=/dev/vda rw console=ttyS0 {CRASHKERNEL}'
@@ -360,7 +360,11 @@ def check(ctx: Context, name: str, cached_only: bool) -> str:
 		raise Skipped(f'no cached Debian package of {name} for this tree: run harness/ph distro '
 			      '(builds two Debian-sized kernels, about 40 min cold on 2 cores)')
 	common.ensure_packages(HOST_PACKAGES)
-	return expect_capture(boot_and_crash(ctx, name), not name.endswith('-unpatched'))
+	try:
+		capture = boot_and_crash(ctx, name)
+	except Unavailable as e:
+		raise CheckFailed(str(e)) from e
+	return expect_capture(capture, not name.endswith('-unpatched'))
 
 
 def run_command(ctx: Context) -> bool:

@@ -136,11 +136,34 @@ def _format(tree: Path, dest: Path) -> None:
 	(dest / 'series').write_text(''.join(n + '\n' for n in names))
 
 
+def _normalise(tree: Path) -> None:
+	"""Recommit base..HEAD of tree the way a fresh 'ph tree' applies it
+	(fixed committer, committer date = author date), so that the commit
+	ids the cover letter's range-diff quotes are the ones every clone
+	gets; a rebase here stamps its own dates."""
+	with tempfile.TemporaryDirectory(dir=common.BUILD) as tmp:
+		mails = Path(tmp) / 'mails'
+		run(['git', '-C', tree, '-c', 'core.abbrev=12', 'format-patch', '-q', '--zero-commit',
+		     '--no-signature', '--no-renames', '-o', mails, 'base..HEAD'])
+		wt = Path(tmp) / 'wt'
+		run(['git', '-C', tree, 'worktree', 'add', '-q', '--detach', wt, 'base'])
+		try:
+			source.apply_series(wt, sorted(mails.glob('*.patch')))
+			fresh = output(['git', '-C', wt, 'rev-parse', 'HEAD'])
+		finally:
+			run(['git', '-C', tree, 'worktree', 'remove', '--force', wt])
+	trees = {output(['git', '-C', tree, 'rev-parse', f'{c}^{{tree}}']) for c in (fresh, 'HEAD')}
+	if len(trees) != 1:
+		common.die('base..HEAD does not re-apply to the same tree; not exporting')
+	run(['git', '-C', tree, 'reset', '-q', '--keep', fresh])
+
+
 def export(tree: Path = common.KERNEL_TREE) -> list[Path]:
 	"""Replace patches/*.patch and patches/series with base..HEAD of tree."""
 	dirty = output(['git', '-C', tree, 'status', '--porcelain', '--untracked-files=no'])
 	if dirty:
 		common.die(f'{tree} has uncommitted changes:\n{dirty}')
+	_normalise(tree)
 	common.PATCHES.mkdir(exist_ok=True)
 	with tempfile.TemporaryDirectory() as tmp:
 		_format(tree, Path(tmp))
