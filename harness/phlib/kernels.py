@@ -49,7 +49,10 @@ class Kernel:
 
 	def debs(self) -> list[Path]:
 		"""The linux-image package bindeb-pkg made (none before)."""
-		return sorted(self.out.parent.glob(f'linux-image-*-{self.name}_*.deb'))
+		# The version ends in -<name>, then -g<commit> (LOCALVERSION_AUTO).
+		pattern = re.compile(rf'linux-image-.*-{re.escape(self.name)}(-g[0-9a-f]+)?\+?_.*\.deb')
+		return sorted(p for p in self.out.parent.glob('linux-image-*.deb')
+			      if pattern.fullmatch(p.name))
 
 	@property
 	def image(self) -> Path:
@@ -237,6 +240,8 @@ def build(kernel: Kernel) -> float:
 	try:
 		log(f'building {kernel.name} ({kernel.arch}, {kernel.commit}) (log: {kernel.log})')
 		configure(kernel)
+		for stale in kernel.debs():     # another commit's package: keep one
+			stale.unlink()
 		make(kernel, *targets_of(kernel))
 	finally:
 		source.checkout_build_tree('HEAD')
