@@ -89,6 +89,8 @@ TICK_KERNELS = {'riscv64': 'riscv64-nohz-full-hrt', 'x86_64': 'x86_64-nohz-full-
 # The last patch of the pre-kdump hooks part of the series (before the
 # halt): where the size of the hooks alone is measured.
 HOOKS_TIP = 'subject:Documentation: kdump:'
+# The last of the fixes of 6.12 bugs that open the series.
+FIXES_TIP = 'subject:panic: Keep interrupts off in the final loop'
 
 
 def catalogue() -> dict[str, Kernel]:
@@ -137,7 +139,8 @@ def catalogue() -> dict[str, Kernel]:
 				 why='what an operator installs on a Debian 12 KVM or Hyper-V guest'))
 	# The size of the series (harness/ph size), without test code.
 	for config, frags in (('y', _f('x86_64-guest')), ('n', _f('x86_64-guest', 'no-slot-users'))):
-		for commit, label in (('base', 'base'), (HOOKS_TIP, 'hooks'), ('HEAD', 'series')):
+		for commit, label in (('base', 'base'), (FIXES_TIP, 'fixes'), (HOOKS_TIP, 'hooks'),
+				      ('HEAD', 'series')):
 			ks.append(Kernel(f'size-{config}-{label}', 'x86_64', frags, commit=commit,
 					 why=f'x86_64 guest, CONFIG_PANIC_HOOKS={config}, at {label}'))
 	return {k.name: k for k in ks}
