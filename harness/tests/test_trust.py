@@ -319,3 +319,19 @@ def test_bisect_compiles_only_what_the_config_builds(tmp_path: Path) -> None:
 	assert bisect.unmet_symbol(tmp_path, 'CONFIG_GENERIC_IRQ_RETIRE_ON_PANIC=y\n',
 				   'kernel/irq/panic.o') is None
 	assert bisect.unmet_symbol(tmp_path, '', 'kernel/irq/irqdesc.o') is None
+
+
+def test_debs_picks_only_its_own_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	"""debian-guest must not take debian-guest-unpatched's package (or none
+	at all because of the -g<commit> suffix LOCALVERSION_AUTO adds)."""
+	from phlib import kernels
+	monkeypatch.setattr(common, 'OUT', tmp_path)
+	(tmp_path / 'debian').mkdir()
+	ours = 'linux-image-6.12.117-debian-guest-gb705318079a9_1_amd64.deb'
+	theirs = 'linux-image-6.12.117-debian-guest-unpatched-g30625b7b1fe1_1_amd64.deb'
+	for name in (ours, theirs, 'linux-headers-6.12.117-debian-guest-gb705318079a9_1_amd64.deb'):
+		(tmp_path / 'debian' / name).write_text('')
+	k = kernels.Kernel('debian-guest', 'x86_64', [], package=True)
+	assert [p.name for p in k.debs()] == [ours]
+	u = kernels.Kernel('debian-guest-unpatched', 'x86_64', [], commit='base', package=True)
+	assert [p.name for p in u.debs()] == [theirs]
