@@ -5,9 +5,8 @@ and =y (pvpanic built in), at base, after the fixes of 6.12 bugs, after
 the pre-kdump hooks part of the series, and with the whole series (the
 halt added). vmlinux totals move in steps of its section alignment (a
 page of .data appears for a few bytes), so each part is also given as the
-sum over the objects the series touches, which is the figure the targets
-the =y target is judged on: under 1 KiB; with =n, vmlinux itself must not
-change."""
+sum over the objects the series touches: the figure the =y target is
+judged on (under 1 KiB). With =n, vmlinux itself must not change."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +42,10 @@ class Size:
 ZERO = Size(0, 0, 0)
 
 
-def of(path: Path) -> Size:
-	"""size(1) of an ELF file (Berkeley format); nothing when it is absent."""
-	if not path.exists():
+def of(path: Path, absent_is_zero: bool = False) -> Size:
+	"""size(1) of an ELF file (Berkeley format). An object the series adds
+	does not exist before it: absent_is_zero; a missing vmlinux is an error."""
+	if absent_is_zero and not path.exists():
 		return ZERO
 	fields = output(['size', '-B', path]).splitlines()[1].split()
 	return Size(int(fields[0]), int(fields[1]), int(fields[2]))
@@ -77,8 +77,8 @@ def run(ctx: Context) -> bool:
 		deltas, wholes = {}, {}
 		for stage, before, what in PARTS:
 			whole = of(built[(config, stage)].vmlinux) - of(built[(config, before)].vmlinux)
-			changed = [(o, of(built[(config, stage)].out / o) - of(built[(config, before)].out / o))
-				   for o in objects]
+			changed = [(o, of(built[(config, stage)].out / o, True) -
+				    of(built[(config, before)].out / o, True)) for o in objects]
 			changed = [(o, d) for o, d in changed if d.total]
 			summed = sum((d for _, d in changed), ZERO)
 			deltas[stage], wholes[stage] = summed, whole
