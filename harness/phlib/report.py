@@ -44,6 +44,23 @@ def expect(condition: Any, why: str, log: Union[Path, str, None] = None) -> None
 		raise CheckFailed(why, log)
 
 
+# A failure's log may live on a machine nobody can reach afterwards (CI):
+# its last lines go into the output with the verdict.
+LOG_TAIL_LINES = 12
+
+
+def log_tail(log: Union[Path, str], lines: int = LOG_TAIL_LINES) -> list[str]:
+	"""The last lines of a log file; none if it is not a readable file."""
+	try:
+		with open(log, 'rb') as f:
+			f.seek(0, 2)
+			f.seek(max(0, f.tell() - 16384))
+			text = f.read().decode('utf-8', 'replace')
+	except OSError:
+		return []
+	return [ln.rstrip() for ln in text.splitlines()[-lines:]]
+
+
 class Stages:
 	"""Wall time of the named stages of a run, in the order they ran."""
 
@@ -83,6 +100,8 @@ class Report:
 			line += f': {result.why}'
 		if result.log and result.status != PASS:
 			line += f'\n     log: {result.log}'
+			if result.status == FAIL:
+				line += ''.join(f'\n     | {ln}' for ln in log_tail(result.log))
 		print(line, flush=True)
 
 	def check(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:

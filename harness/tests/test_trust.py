@@ -335,3 +335,19 @@ def test_debs_picks_only_its_own_package(monkeypatch: pytest.MonkeyPatch, tmp_pa
 	assert [p.name for p in k.debs()] == [ours]
 	u = kernels.Kernel('debian-guest-unpatched', 'x86_64', [], commit='base', package=True)
 	assert [p.name for p in u.debs()] == [theirs]
+
+
+def test_failure_prints_the_end_of_its_log(tmp_path: Path,
+					   capsys: pytest.CaptureFixture[str]) -> None:
+	"""A failing check's log may be on a machine gone by the time anyone
+	reads the output: its last lines are printed with the verdict."""
+	log = tmp_path / 'serial.log'
+	log.write_text(''.join(f'line {i}\n' for i in range(100)) + 'Rebooting in 3 seconds..\n')
+	r = report.Report('tail')
+	r.add(report.Result('a check', report.FAIL, 'no reboot', str(log)))
+	r.add(report.Result('a skip', report.SKIP, 'no tool', str(log)))
+	r.add(report.Result('a gone log', report.FAIL, 'no reboot', str(tmp_path / 'gone')))
+	out = capsys.readouterr().out
+	assert '     | Rebooting in 3 seconds..' in out
+	assert '| line 88' not in out and '| line 89' in out
+	assert out.count('| Rebooting') == 1         # not for the SKIP, not for a missing file
