@@ -129,7 +129,7 @@ def checks() -> list[Check]:
 		Check('halt: panic=10 reboots after 10 s on i386', halt.i386_reboots_on_time,
 		      ('i386',), 'halt'),
 		Check('kunit: the suites pass at boot on i386', halt.i386_kunit_at_boot, ('i386',),
-		      'kunit'),
+		      'kunit at boot'),
 	]
 	for context in torture.CONTEXTS:
 		for platform in torture.WAIT_PLATFORMS:
@@ -192,25 +192,36 @@ def list_checks(patterns: list[str]) -> None:
 		print(f'{c.name}{needs}')
 
 
-# Groups whose checks are QEMU runs only, once their kernels are built: run
-# side by side, one per core (each guest is one TCG thread, and a cell's
-# figures are host times and the vCPU threads' own CPU time).
+# Groups whose checks only run QEMU (on kernels built when first needed):
+# while they run, the kernels they and the later checks need are built in
+# the background at the lowest CPU priority, and a cold run overlaps its
+# builds with the guests' waits. Those of PARALLEL also run side by side,
+# one per core (each guest is one TCG thread, and a cell's figures are host
+# times and the vCPU threads' own CPU time), the cells whose kernels are
+# built first.
+QEMU_ONLY = ('pvpanic', 'kdump', 'hooks', 'halt', 'kunit at boot', 'torture')
 PARALLEL = ('torture',)
 
 
-def _run_group(ctx: Context, group: str, batch: list[Check], jobs: int) -> None:
+def _run_group(ctx: Context, group: str, batch: list[Check], jobs: int,
+	       later: list[str]) -> None:
 	with ctx.stages.stage(f'checks: {group or "other"}'):
-		if group not in PARALLEL or jobs < 2:
+		if group not in QEMU_ONLY:
 			for c in batch:
 				ctx.report.check(c.name, _unavailable(c.fn), ctx)
 			return
-		for need in dict.fromkeys(n for c in batch for n in c.needs):
-			try:
-				ctx.guest(need)        # built one at a time, first
-			except Unavailable:
-				pass                   # its checks fail, saying so
-		with ThreadPoolExecutor(max_workers=jobs) as pool:
-			list(pool.map(lambda c: ctx.report.check(c.name, _unavailable(c.fn), ctx), batch))
+		own = list(dict.fromkeys(n for c in batch for n in c.needs))
+		order = [n for n in dict.fromkeys(own + later) if not ctx.built(n)]
+		with ctx.prebuild(order):
+			if group not in PARALLEL or jobs < 2:
+				for c in batch:
+					ctx.report.check(c.name, _unavailable(c.fn), ctx)
+				return
+			rank = {n: i for i, n in enumerate(own)}
+			batch = sorted(batch, key=lambda c: max((rank[n] for n in c.needs), default=-1))
+			with ThreadPoolExecutor(max_workers=jobs) as pool:
+				list(pool.map(lambda c: ctx.report.check(c.name, _unavailable(c.fn), ctx),
+					      batch))
 
 
 def run_all(patterns: list[str], jobs: int = 1) -> bool:
@@ -221,8 +232,11 @@ def run_all(patterns: list[str], jobs: int = 1) -> bool:
 	ctx = Context(report, stages)
 	try:
 		ctx.prepare_source()
-		for group, batch in itertools.groupby(select(checks(), patterns), lambda c: c.group):
-			_run_group(ctx, group, list(batch), jobs)
+		selected = select(checks(), patterns)
+		groups = [(g, list(b)) for g, b in itertools.groupby(selected, lambda c: c.group)]
+		for i, (group, batch) in enumerate(groups):
+			later = [n for _, b in groups[i + 1:] for c in b for n in c.needs]
+			_run_group(ctx, group, batch, jobs, later)
 	except KeyboardInterrupt:
 		print('interrupted')
 	except BaseException as e:           # noqa: B036 - the summary must still come

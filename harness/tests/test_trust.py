@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from phlib import (bisect, common, e2e, kunit, measure, qemu, report, source, style, suite,
-		   torture)
+from phlib import (bisect, common, context, e2e, kernels, kunit, measure, qemu, report, source,
+		   style, suite, torture)
 from phlib.report import CheckFailed, Report
 
 
@@ -351,3 +351,48 @@ def test_failure_prints_the_end_of_its_log(tmp_path: Path,
 	assert '     | Rebooting in 3 seconds..' in out
 	assert '| line 88' not in out and '| line 89' in out
 	assert out.count('| Rebooting') == 1         # not for the SKIP, not for a missing file
+
+
+def test_prebuild_builds_once_in_the_background(monkeypatch: pytest.MonkeyPatch,
+						tmp_path: Path) -> None:
+	"""Kernels built beside QEMU checks: each once, at the lowest CPU
+	priority, one at a time; a check needing one under way waits for it;
+	the build under way when the checks end is finished, no further one
+	started."""
+	monkeypatch.setattr(report, 'RESULTS', tmp_path)
+	builds: list[tuple[str, bool]] = []
+	running = threading.Lock()
+	started = threading.Event()
+
+	def fake_run(argv: list[Any], **kw: Any) -> None:
+		assert running.acquire(blocking=False), 'two builds at once'
+		started.set()
+		time.sleep(0.2)
+		name = next(str(a) for a in argv if str(a).startswith('LOCALVERSION='))
+		builds.append((name.split('-', 1)[1], argv[0] == 'nice'))
+		running.release()
+
+	monkeypatch.setattr(kernels, 'run', fake_run)
+	monkeypatch.setattr(kernels, 'build', lambda k: kernels.make(k, 'vmlinux'))
+	ctx = context.Context(Report('t'), report.Stages())
+	with ctx.prebuild(['arm64', 'riscv64', 'ppc64le']):
+		assert started.wait(5)
+		ctx.kernel('arm64')             # under way in the background: waited for
+		ctx.kernel('i386')              # not in the list: built here, not niced
+	names = [n for n, _ in builds]
+	assert len(names) == len(set(names)), f'a kernel built twice: {names}'
+	assert builds[0] == ('arm64', True) and ('i386', False) in builds
+	assert all(nice for n, nice in builds if n != 'i386')
+	assert ctx.built('arm64') and ctx.built('i386')
+	assert len(builds) <= 4
+
+
+def test_make_runs_niced_only_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+	argvs: list[list[str]] = []
+	monkeypatch.setattr(kernels, 'run', lambda argv, **kw: argvs.append([str(a) for a in argv]))
+	k = kernels.catalogue()['x86_64']
+	kernels.make(k, 'vmlinux')
+	with kernels.in_background():
+		kernels.make(k, 'vmlinux')
+	kernels.make(k, 'vmlinux')
+	assert [a[0] for a in argvs] == ['make', 'nice', 'make']
