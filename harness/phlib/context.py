@@ -69,7 +69,10 @@ class Context:
 			if name in self._failed:
 				raise Unavailable(f'needs {name}, which did not build: {self._failed[name]}')
 			if name not in self._built:
-				with self._build_lock, self.stages.stage(f'build {name}'):
+				# Stage times of background builds overlap the checks'.
+				stage = f'build {name}' + (' (in the background)' if kernels.backgrounded()
+							   else '')
+				with self._build_lock, self.stages.stage(stage):
 					ok = self.report.check(f'build: {name}', kernels.build, k)
 				if not ok:
 					self._failed[name] = f'see build: {name} (log: {k.log})'

@@ -162,11 +162,16 @@ def in_background() -> Iterator[None]:
 		_thread.nice = False
 
 
+def backgrounded() -> bool:
+	"""Whether this thread builds in the background (in_background())."""
+	return getattr(_thread, 'nice', False)
+
+
 def make(kernel: Kernel, *targets: str, extra: tuple[str, ...] = (),
 	 logfile: Optional[Path] = None, check: bool = True):
 	"""make in the build tree for kernel's architecture and output directory."""
 	a = ARCHES[kernel.arch]
-	argv: list[object] = ['nice', '-n', '19'] if getattr(_thread, 'nice', False) else []
+	argv: list[object] = ['nice', '-n', '19'] if backgrounded() else []
 	argv += ['make', '-C', source.BUILD_TREE, f'O={kernel.out}', f'ARCH={a.make_arch}',
 		f'-j{common.jobs()}', f'CC=ccache {a.cross}gcc', 'HOSTCC=ccache gcc',
 		f'LOCALVERSION=-{kernel.name}']

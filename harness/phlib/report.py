@@ -79,6 +79,9 @@ class Stages:
 		print(f'\nstage times (total {total / 60:.1f} min):')
 		for name, seconds in self.times.items():
 			print(f'  {seconds:7.0f} s  {name}')
+		if any('in the background' in name for name in self.times):
+			print('  (builds in the background overlap the checks beside them: the '
+			      'stages add up to more than the total)')
 
 
 class Report:
