@@ -203,25 +203,31 @@ QEMU_ONLY = ('pvpanic', 'kdump', 'hooks', 'halt', 'kunit at boot', 'torture')
 PARALLEL = ('torture',)
 
 
+def _run_checks(ctx: Context, batch: list[Check], jobs: int) -> None:
+	def one(c: Check) -> None:
+		ctx.report.check(c.name, _unavailable(c.fn), ctx)
+	if jobs < 2:
+		for c in batch:
+			one(c)
+		return
+	with ThreadPoolExecutor(max_workers=jobs) as pool:
+		list(pool.map(one, batch))
+
+
 def _run_group(ctx: Context, group: str, batch: list[Check], jobs: int,
 	       later: list[str]) -> None:
 	with ctx.stages.stage(f'checks: {group or "other"}'):
 		if group not in QEMU_ONLY:
-			for c in batch:
-				ctx.report.check(c.name, _unavailable(c.fn), ctx)
+			_run_checks(ctx, batch, 1)
 			return
 		own = list(dict.fromkeys(n for c in batch for n in c.needs))
-		order = [n for n in dict.fromkeys(own + later) if not ctx.built(n)]
-		with ctx.prebuild(order):
-			if group not in PARALLEL or jobs < 2:
-				for c in batch:
-					ctx.report.check(c.name, _unavailable(c.fn), ctx)
-				return
-			rank = {n: i for i, n in enumerate(own)}
-			batch = sorted(batch, key=lambda c: max((rank[n] for n in c.needs), default=-1))
-			with ThreadPoolExecutor(max_workers=jobs) as pool:
-				list(pool.map(lambda c: ctx.report.check(c.name, _unavailable(c.fn), ctx),
-					      batch))
+		with ctx.prebuild([n for n in dict.fromkeys(own + later) if not ctx.built(n)]):
+			if group in PARALLEL:
+				# The cells whose kernels are built first go first.
+				rank = {n: i for i, n in enumerate(own)}
+				batch = sorted(batch, key=lambda c: max((rank[n] for n in c.needs),
+									default=-1))
+			_run_checks(ctx, batch, jobs if group in PARALLEL else 1)
 
 
 def run_all(patterns: list[str], jobs: int = 1) -> bool:
