@@ -34,7 +34,7 @@ def quiet(m: qemu.Machine, ready: str = '', window: float = 5.0) -> Quiet:
 	panic is done), then measure its vCPUs for window seconds. A guest
 	that exits (powers off, reboots, faults) instead of staying is a
 	failure, not a quiet guest."""
-	with qemu.Qemu(m) as q:
+	with qemu.booted(m) as q:
 		done = _seeing(ready) if ready else scenario.panic_done(m.platform)
 		seen = q.wait(done, timeout=m.timeout)
 		if seen != qemu.CONDITION:

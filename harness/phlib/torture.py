@@ -149,7 +149,7 @@ def _run(m: qemu.Machine, action: Optional[Callable[[qemu.Qemu], None]],
 	 until: Optional[str] = None) -> qemu.Outcome:
 	"""Run m; do action once the guest waits for it; stop at until, or
 	at QEMU's exit."""
-	with qemu.Qemu(m) as q:
+	with qemu.booted(m) as q:
 		if action:
 			if q.wait(lambda q: q.seen('ph-init: waiting for an NMI')) != qemu.CONDITION:
 				raise CheckFailed('the guest never waited for its NMI', q.rundir / 'serial.log')
@@ -176,7 +176,7 @@ def wait_cell(g: Guest, platform: str, label: str, crash: str, append: str, smp:
 	took = measure.reboot_seconds(out)
 	m = _machine(g, platform, f'torture-{label}-quiet', crash, append, 0, smp, cpu)
 	if nmi:
-		with qemu.Qemu(m) as q:
+		with qemu.booted(m) as q:
 			if q.wait(lambda q: q.seen('ph-init: waiting for an NMI')) != qemu.CONDITION:
 				raise CheckFailed('the guest never waited for its NMI', q.rundir / 'serial.log')
 			_nmi_action(q)
