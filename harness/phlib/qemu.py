@@ -406,7 +406,7 @@ class Qemu:
 # A guest that never reaches its init says nothing about what a check
 # looks at, which comes later. Under TCG that happens, in code the series
 # does not touch: a riscv64 guest with two harts stopped for good at "smp:
-# Bringing up secondary CPUs ..." once in about 230 boots here (its boot
+# Bringing up secondary CPUs ..." once in 433 boots of one cell here (its boot
 # hart waits for the second with a timeout that needs the timer interrupt).
 # Such a boot is given up after BOOT_LIMIT seconds and booted once more,
 # said on the console and its serial log kept; a second hang is the check's
