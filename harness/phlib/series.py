@@ -17,6 +17,9 @@ from .common import output, run
 COVER = '0000-cover-letter.patch'
 V1 = common.PATCHES / 'v1'
 V1_REF = 'refs/panic-hooks/v1'
+V1_BASE_REF = 'refs/panic-hooks/v1-base'
+# The files v1 touches as they were on the base v1 was posted on.
+V1_BASE_DIFF = V1 / 'base-6.12.117.diff'
 # A fixed abbreviation: git's automatic one grows with the object count,
 # which a background gc changes, and the exported index lines with it.
 FORMAT_PATCH = ['-c', 'core.abbrev=12', 'format-patch', '-q', '--cover-letter', '--zero-commit',
@@ -41,29 +44,35 @@ def _cover_text(path: Path) -> tuple[Optional[str], Optional[str]]:
 
 
 def v1_ref(tree: Path) -> str:
-	"""v1 of the series (patches/v1/) applied on base, as a ref of tree."""
+	"""v1 of the series (patches/v1/) as posted, on the base it was posted
+	on, as a range of tree's commits."""
 	have = run(['git', '-C', tree, 'rev-parse', '--verify', '-q', V1_REF], check=False)
 	if have.returncode == 0:
-		return V1_REF
+		return f'{V1_BASE_REF}..{V1_REF}'
 	patches = sorted(V1.glob('0*.patch'))
 	patches = [p for p in patches if not p.name.startswith('0000')]
 	with tempfile.TemporaryDirectory(dir=common.BUILD) as tmp:
 		wt = Path(tmp) / 'v1'
 		run(['git', '-C', tree, 'worktree', 'add', '-q', '--detach', wt, 'base'])
 		try:
+			run(['git', '-C', wt, 'apply', V1_BASE_DIFF.resolve()])
+			run(['git', '-C', wt, 'commit', '-q', '-a', '-m',
+			     f'v1\'s base: {V1_BASE_DIFF.name} on base'], env=source.GIT_ENV)
+			run(['git', '-C', tree, 'update-ref', V1_BASE_REF,
+			     output(['git', '-C', wt, 'rev-parse', 'HEAD'])])
 			source.apply_series(wt, patches)
 			run(['git', '-C', tree, 'update-ref', V1_REF, output(['git', '-C', wt, 'rev-parse',
 									       'HEAD'])])
 		finally:
 			run(['git', '-C', tree, 'worktree', 'remove', '--force', wt])
-	return V1_REF
+	return f'{V1_BASE_REF}..{V1_REF}'
 
 
 def range_diff(tree: Path) -> str:
 	"""git range-diff -s of v1 against base..HEAD: one line per patch."""
 	v1 = v1_ref(tree)
 	text = output(['git', '-C', tree, '-c', 'core.abbrev=12', 'range-diff', '-s',
-		       '--no-color', f'base..{v1}', 'base..HEAD'])
+		       '--no-color', v1, 'base..HEAD'])
 	return '\n'.join(ln.rstrip() for ln in text.splitlines())
 
 

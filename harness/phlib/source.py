@@ -13,6 +13,12 @@ from .common import log, run, output
 
 PACKAGE = 'linux-source-6.12'
 TARBALL = Path('/usr/src/linux-source-6.12.tar.xz')
+# The Debian version patches/ is based on. Debian's security archive moves
+# on every few weeks and an update can touch the lines the series changes
+# (6.12.118 turned panic() into vpanic()), so the harness takes this
+# version, fetched when the installed package is another; rebasing the
+# series means changing this line.
+SERIES_BASE = '6.12.118-1~deb12u1'
 READY_MARK = 'panic-hooks-ready'
 
 # Fixed identity and dates make the base commit, and so every commit of the
@@ -35,7 +41,40 @@ class Source:
 
 
 def debian_version():
+	"""The installed linux-source-6.12's version."""
 	return output(['dpkg-query', '-W', '-f', '${Version}', PACKAGE])
+
+
+def _fetched_tarball(version):
+	"""The tarball of linux-source-6.12 at version, downloaded once from
+	Debian's archive into the cache (the installed package is left alone)."""
+	dest = common.CACHE / 'debs' / version.replace('~', '_') / TARBALL.name
+	if not dest.exists():
+		log(f'fetching {PACKAGE} {version} from Debian (the installed one is '
+		    f'{debian_version()})')
+		dest.parent.mkdir(parents=True, exist_ok=True)
+		with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+			run(['apt-get', 'download', f'{PACKAGE}={version}'], cwd=tmp)
+			deb = next(Path(tmp).glob('*.deb'))
+			run(['sh', '-c', f'dpkg-deb --fsys-tarfile "$1" | tar -xf - -C "$2" ".{TARBALL}"',
+			     'sh', deb, tmp])
+			(Path(tmp) / TARBALL.relative_to('/')).rename(dest)
+	return dest
+
+
+def _tarball():
+	"""(version, tarball): the series' base, or the installed version with
+	a warning when Debian's archive no longer has the base."""
+	installed = debian_version()
+	if installed == SERIES_BASE:
+		return installed, TARBALL
+	try:
+		return SERIES_BASE, _fetched_tarball(SERIES_BASE)
+	except (common.CommandError, StopIteration):
+		log(f'WARNING: {PACKAGE} {SERIES_BASE}, which the series is based on, cannot be '
+		    f'fetched; using the installed {installed}: rebase the series onto it and '
+		    'set source.SERIES_BASE')
+		return installed, TARBALL
 
 
 def _kernel_version(tree):
@@ -61,15 +100,15 @@ def _drop_debian_ignore_all(tree):
 def prepare_pristine():
 	"""Extract the tarball into the cache once and commit it as 'base'."""
 	common.ensure_packages()
-	version = debian_version()
+	version, tarball = _tarball()
 	# '~' in a path confuses make; the version stays exact in the commit.
 	dest = common.CACHE / 'src' / ('linux-source-' + version.replace('~', '_'))
 	if not (dest / '.git' / READY_MARK).exists():
-		log(f'extracting {TARBALL} ({PACKAGE} {version}) into {dest}')
+		log(f'extracting {tarball} ({PACKAGE} {version}) into {dest}')
 		dest.parent.mkdir(parents=True, exist_ok=True)
 		shutil.rmtree(dest, ignore_errors=True)
 		with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-			run(['tar', '-xf', TARBALL, '-C', tmp])
+			run(['tar', '-xf', tarball, '-C', tmp])
 			tree = Path(tmp) / 'linux-source-6.12'
 			_drop_debian_ignore_all(tree)
 			log('committing the extracted tree as base')

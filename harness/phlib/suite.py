@@ -28,12 +28,12 @@ class Check:
 
 def _applies(ctx: Context) -> str:
 	"""patches/series applies to base, patch by patch, in a scratch index,
-	and gives exactly build/linux's HEAD; base is the installed Debian
-	source."""
-	installed = source.debian_version()
-	expect(source.base_version(ctx.tree) == installed,
-	       f'build/linux base is Debian {source.base_version(ctx.tree)}, the installed '
-	       f'linux-source-6.12 is {installed}: run harness/ph tree --force')
+	and gives exactly build/linux's HEAD; base is the Debian source the
+	series is based on."""
+	based_on = source.SERIES_BASE
+	expect(source.base_version(ctx.tree) == based_on,
+	       f'build/linux base is Debian {source.base_version(ctx.tree)}, the series is based '
+	       f'on linux-source-6.12 {based_on}: run harness/ph tree --force')
 	patches = source.series_files()
 	try:
 		tree = source.series_tree(ctx.tree, patches)
@@ -41,7 +41,7 @@ def _applies(ctx: Context) -> str:
 		raise CheckFailed(str(e)) from e
 	head = common.output(['git', '-C', ctx.tree, 'rev-parse', 'HEAD^{tree}'])
 	expect(tree == head, 'patches/series applied to base does not give build/linux HEAD')
-	return f'{len(patches)} patches on Debian {installed}'
+	return f'{len(patches)} patches on Debian {based_on}'
 
 
 def _agree(ctx: Context) -> str:

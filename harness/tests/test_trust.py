@@ -107,9 +107,25 @@ def test_series_tree_applies_or_names_the_patch(repo: Path, tmp_path: Path) -> N
 		source.series_tree(repo, [good, bad])
 
 
+def test_source_is_the_series_base_whatever_is_installed(monkeypatch: pytest.MonkeyPatch,
+							   tmp_path: Path) -> None:
+	fetched = tmp_path / 'fetched.tar.xz'
+	monkeypatch.setattr(source, 'SERIES_BASE', '6.12.118-1~deb12u1')
+	monkeypatch.setattr(source, '_fetched_tarball', lambda version: fetched)
+	monkeypatch.setattr(source, 'debian_version', lambda: '6.12.118-1~deb12u1')
+	assert source._tarball() == ('6.12.118-1~deb12u1', source.TARBALL)
+	monkeypatch.setattr(source, 'debian_version', lambda: '6.12.119-1~deb12u1')
+	assert source._tarball() == ('6.12.118-1~deb12u1', fetched)
+
+	def gone(version: str) -> Path:
+		raise common.CommandError(['apt-get'], 100, None, 'no such version')
+	monkeypatch.setattr(source, '_fetched_tarball', gone)
+	assert source._tarball() == ('6.12.119-1~deb12u1', source.TARBALL)
+
+
 def test_applies_fails_on_another_debian_version(monkeypatch: pytest.MonkeyPatch,
 						 repo: Path) -> None:
-	monkeypatch.setattr(source, 'debian_version', lambda: '6.12.999-1')
+	monkeypatch.setattr(source, 'SERIES_BASE', '6.12.999-1')
 
 	class Ctx:
 		tree = repo
