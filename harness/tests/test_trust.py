@@ -123,6 +123,21 @@ def test_source_is_the_series_base_whatever_is_installed(monkeypatch: pytest.Mon
 	assert source._tarball() == ('6.12.119-1~deb12u1', source.TARBALL)
 
 
+def test_every_arch_and_platform_has_its_packages() -> None:
+	"""A fresh machine gets each tool a build or a boot runs: the cross
+	compiler of every arch, the QEMU of every platform, and the C library
+	the static /init of every booted arch links against."""
+	from phlib import arches
+	probes = common.APT_PACKAGES
+	for arch in arches.ARCHES.values():
+		assert arch.cc in probes, arch.name
+	for platform in arches.PLATFORMS.values():
+		assert platform.qemu in probes, platform.name
+		cc = arches.ARCHES[platform.arch].cc
+		if cc != 'gcc':
+			assert f'/usr/{cc.removesuffix("-gcc")}/lib/libc.a' in probes, platform.name
+
+
 def test_applies_fails_on_another_debian_version(monkeypatch: pytest.MonkeyPatch,
 						 repo: Path) -> None:
 	monkeypatch.setattr(source, 'SERIES_BASE', '6.12.999-1')
