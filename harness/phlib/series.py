@@ -46,8 +46,9 @@ def _cover_text(path: Path) -> tuple[Optional[str], Optional[str]]:
 def v1_ref(tree: Path) -> str:
 	"""v1 of the series (patches/v1/) as posted, on the base it was posted
 	on, as a range of tree's commits."""
-	have = run(['git', '-C', tree, 'rev-parse', '--verify', '-q', V1_REF], check=False)
-	if have.returncode == 0:
+	have = [run(['git', '-C', tree, 'rev-parse', '--verify', '-q', ref], check=False)
+		for ref in (V1_BASE_REF, V1_REF)]
+	if all(proc.returncode == 0 for proc in have):
 		return f'{V1_BASE_REF}..{V1_REF}'
 	patches = sorted(V1.glob('0*.patch'))
 	patches = [p for p in patches if not p.name.startswith('0000')]
