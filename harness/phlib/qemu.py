@@ -394,10 +394,14 @@ class Qemu:
 		for t in self._threads:
 			t.join(timeout=2)
 
-	def _save(self) -> None:
-		with open(self.rundir / 'serial.log', 'w') as f:
+	def save_serial(self, path: Path) -> None:
+		"""The console so far, one timed line each (QEMU may still run)."""
+		with open(path, 'w') as f:
 			for ln in self.lines:
 				f.write(f'{ln.t:9.3f} {ln.text}\n')
+
+	def _save(self) -> None:
+		self.save_serial(self.rundir / 'serial.log')
 		with open(self.rundir / 'qmp-events.log', 'w') as f:
 			for e in self.events:
 				f.write(f'{e.t:9.3f} {e.name} {json.dumps(e.data)}\n')
@@ -426,7 +430,8 @@ def boot_hung(q: 'Qemu') -> bool:
 	kept = q.rundir.with_name(q.rundir.name + '-hung-boot')
 	shutil.rmtree(kept, ignore_errors=True)
 	kept.mkdir(parents=True)
-	shutil.copy(q.rundir / 'serial.log', kept / 'serial.log')
+	# QEMU still runs: its run directory gets serial.log only at its end.
+	q.save_serial(kept / 'serial.log')
 	last = q.lines[-1].text if q.lines else '(no output)'
 	common.log(f'{m.name}: the guest hung before its init (last line: {last!r}); booting it '
 		   f'again (serial log kept in {kept})')

@@ -442,8 +442,11 @@ class _BootingQemu:
 		self.lines = [qemu.Line(0.1, 'smp: Bringing up secondary CPUs ...')]
 		if not self.hung:
 			self.lines.append(qemu.Line(0.5, 'ph-init: mode panic'))
+		# As the real one: serial.log appears in rundir only at exit.
 		rundir.mkdir(parents=True, exist_ok=True)
-		(rundir / 'serial.log').write_text('\n'.join(ln.text for ln in self.lines) + '\n')
+
+	def save_serial(self, path: Path) -> None:
+		path.write_text('\n'.join(ln.text for ln in self.lines) + '\n')
 
 	def __enter__(self) -> '_BootingQemu':
 		return self
