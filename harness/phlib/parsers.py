@@ -96,7 +96,7 @@ def panic_hooks_record(value: str) -> Optional[list[HookRecord]]:
 		return None
 	entries = []
 	for item in filter(None, value.split(',')):
-		m = re.fullmatch(r'(\w+):(ok|reentered|corrupt):(\d+)', item)
+		m = re.fullmatch(r'(\w+):(ok|reentered|corrupt|running):(\d+)', item)
 		if not m:
 			raise ParseError(f'malformed PANIC_HOOKS entry "{item}"')
 		entries.append(HookRecord(m.group(1), m.group(2), int(m.group(3))))

@@ -4,7 +4,8 @@ platform. Two kinds of cells:
 
 - wait cells (context x platform, and tick configuration on riscv64): a
   panic from process, softirq, hard interrupt, timer interrupt (a soft
-  lockup, BUG() in an hrtimer) or NMI context must reboot after panic=3
+  lockup, BUG() in an hrtimer), an oops in a task or NMI context must
+  reboot after panic=3
   on time, and with panic=0 the vCPU must go quiet;
 - hook cells (case x platform, with and without a capture kernel): a hook
   that oopses or panics again, panics on all CPUs at once, a panic while
@@ -63,6 +64,9 @@ CONTEXTS = {c.name: c for c in (
 	Context_('timer', 'SOFTLOCKUP', SOFTLOCKUP,
 		 skip={'s390x': 's390 has no soft lockup detector (the timer-oops cell covers it)'}),
 	Context_('timer-oops', 'BUG_HRTIMER'),
+	# BUG() in a task, oops=panic: under die_lock; on riscv the breakpoint
+	# trap is taken as an NMI, so this is its panic in NMI context.
+	Context_('oops', 'BUG', 'oops=panic'),
 	Context_('nmi', 'nmi', 'unknown_nmi_panic=1', nmi=True,
 		 spins={'ppc64le': 'powerpc does not halt in a system reset (NMI) handler: the '
 			'wait spins there, as documented in its patch'}),

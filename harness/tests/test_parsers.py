@@ -69,6 +69,8 @@ def test_panic_hooks_record() -> None:
 	assert rec is not None
 	assert [(r.slot, r.status, r.ns) for r in rec] == [('hyperv', 'ok', 10),
 							    ('pvpanic', 'reentered', 0)]
+	rec = parsers.panic_hooks_record('pvpanic:ok:10,fadump:running:0')
+	assert rec is not None and rec[1].status == 'running'
 	for bad in ('pvpanic', 'pvpanic:fine:1', 'pvpanic:ok:-1', 'pvpanic:ok:1;x'):
 		with pytest.raises(parsers.ParseError):
 			parsers.panic_hooks_record(bad)
