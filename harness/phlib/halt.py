@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The wait of a panicked CPU on x86 and 32-bit x86: it halts (the vCPU
-goes quiet), also between the blinks of an i8042 keyboard's LEDs;
+goes quiet), also between the blinks of an i8042 keyboard's LEDs, which keep
+blinking without a TSC;
 panic_halt=spin brings the busy wait back, so the measurement can tell;
 panic=N still reboots on time on a 32-bit kernel; a malformed panic_halt=
 is reported; the KUnit suites pass on a 32-bit kernel at boot."""
@@ -14,8 +15,10 @@ HALTED_MAX = 0.02          # of one host core, for a halted guest
 SPINNING_MIN = 0.5         # of one host core, for a spinning guest
 
 
-def _quiet(ctx: Context, kernel: str, name: str, append: str = '', smp: int = 1) -> measure.Quiet:
-	m = scenario.machine(ctx.guest(kernel), name, 'panic', append, smp=smp, panic=0, timeout=60)
+def _quiet(ctx: Context, kernel: str, name: str, append: str = '', smp: int = 1,
+	   devices: tuple[str, ...] = ()) -> measure.Quiet:
+	m = scenario.machine(ctx.guest(kernel), name, 'panic', append, devices, smp=smp, panic=0,
+			     timeout=60)
 	return measure.quiet(m, window=WINDOW)
 
 
@@ -48,6 +51,30 @@ def halts_between_blinks(ctx: Context) -> str:
 	expect(q.busy < 0.1 and 2 <= rate <= 12, f'the vCPU used {q.busy:.1%} of a core and woke '
 	       f'{rate:.1f} times a second (expected: under 10 %, about 5 wakeups a second)', q.log)
 	return f'{q.busy:.1%} of a core, {rate:.1f} wakeups a second'
+
+
+# A CPU without a TSC, and QEMU's trace of every byte the guest writes to
+# the keyboard: i8042_panic_blink() sends two (0xed, then the LEDs) a toggle.
+NO_TSC = ('-cpu', 'qemu64,-tsc', '-trace', 'ps2_write_keyboard')
+LED_WRITE = 'ps2_write_keyboard'
+# Over the settle time and the window (more than 5 s) at five toggles a
+# second: well over this many, unless the blink stopped.
+BLINK_TOGGLES_MIN = 10
+
+
+def blinks_without_tsc(ctx: Context) -> str:
+	"""Without a TSC, x86's sched_clock() counts jiffies, which stop once the
+	panic wait takes the tick over: the wait must see that it does not move
+	and count its steps, so that the LEDs keep blinking, not halt on a
+	clock that stands still (the blink would stop after one toggle)."""
+	q = _quiet(ctx, 'x86_64-modules', 'halt-blink-no-tsc', devices=NO_TSC)
+	lines = open(q.log, errors='replace').read().splitlines()
+	panic = next((i for i, ln in enumerate(lines) if 'Kernel panic - not syncing' in ln), None)
+	expect(panic is not None, 'no panic in the log', q.log)
+	toggles = sum(LED_WRITE in ln for ln in lines[panic:]) // 2
+	expect(toggles >= BLINK_TOGGLES_MIN, f'the LEDs toggled {toggles} times after the panic '
+	       f'(blinking: at least {BLINK_TOGGLES_MIN})', q.log)
+	return f'{toggles} LED toggles after the panic, {q.busy:.0%} of a core (no TSC: spinning)'
 
 
 def bad_param(ctx: Context) -> str:

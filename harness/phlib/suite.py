@@ -126,6 +126,8 @@ def checks() -> list[Check]:
 	cs += [
 		Check('halt: the x86_64 CPU halts between the blinks of an i8042 keyboard',
 		      halt.halts_between_blinks, ('x86_64-modules',), 'halt'),
+		Check('halt: without a TSC the x86_64 LEDs keep blinking',
+		      halt.blinks_without_tsc, ('x86_64-modules',), 'halt'),
 		Check('halt: panic=10 reboots after 10 s on i386', halt.i386_reboots_on_time,
 		      ('i386',), 'halt'),
 		Check('kunit: the suites pass at boot on i386', halt.i386_kunit_at_boot, ('i386',),
