@@ -168,11 +168,12 @@ def backgrounded() -> bool:
 
 
 def make(kernel: Kernel, *targets: str, extra: tuple[str, ...] = (),
-	 logfile: Optional[Path] = None, check: bool = True):
-	"""make in the build tree for kernel's architecture and output directory."""
+	 logfile: Optional[Path] = None, check: bool = True, tree: Path = source.BUILD_TREE):
+	"""make in the build tree (or another worktree) for kernel's
+	architecture and output directory."""
 	a = ARCHES[kernel.arch]
 	argv: list[object] = ['nice', '-n', '19'] if backgrounded() else []
-	argv += ['make', '-C', source.BUILD_TREE, f'O={kernel.out}', f'ARCH={a.make_arch}',
+	argv += ['make', '-C', tree, f'O={kernel.out}', f'ARCH={a.make_arch}',
 		f'-j{common.jobs()}', f'CC=ccache {a.cross}gcc', 'HOSTCC=ccache gcc',
 		f'LOCALVERSION=-{kernel.name}']
 	if a.cross:

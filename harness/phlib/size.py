@@ -6,12 +6,14 @@ the pre-kdump hooks part of the series, and with the whole series (the
 halt added). vmlinux totals move in steps of its section alignment (a
 page of .data appears for a few bytes), so each part is also given as the
 sum over the objects the series touches: the figure the =y target is
-judged on (under 1 KiB). With =n, vmlinux itself must not change."""
+judged on (under 1 KiB). With =n, vmlinux itself must not change. Last,
+where the =y bytes go: kernel/panic_hooks.o without each part the issues
+asked for beyond the mechanism (size_parts)."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import lint, source
+from . import lint, size_parts, source
 from .common import output
 from .context import Context, Unavailable
 
@@ -68,6 +70,7 @@ def run(ctx: Context) -> bool:
 				print(f'{name}: {e}')
 				return False
 	objects = lint.touched_objects(built[('y', 'series')], source.BUILD_TREE)
+	hooks_y: dict[str, Size] = {}
 	ok = True
 	print(f'\nx86_64 guest without test code (bytes){"":29}text     data      bss    total')
 	for config in ('n', 'y'):
@@ -82,6 +85,8 @@ def run(ctx: Context) -> bool:
 			changed = [(o, d) for o, d in changed if d.total]
 			summed = sum((d for _, d in changed), ZERO)
 			deltas[stage], wholes[stage] = summed, whole
+			if (config, stage) == ('y', 'hooks'):
+				hooks_y = dict(changed)
 			print(f'  {what}')
 			print(f'    vmlinux{"":57}{_fmt(whole, True)}')
 			print(f'    the objects it touches{"":42}{_fmt(summed, True)}')
@@ -99,4 +104,30 @@ def run(ctx: Context) -> bool:
 			print(f'  target: the hooks add under {Y_BUDGET} bytes with =y: '
 			      f'{"met" if verdict else f"NOT MET ({hooks} bytes)"}')
 		ok = ok and verdict
-	return ok
+	return parts(ctx, hooks_y) and ok
+
+
+def parts(ctx: Context, hooks: dict[str, Size]) -> bool:
+	"""Print what each part of kernel/panic_hooks.o costs (size_parts),
+	and what the hooks would add with none of them: the =y figure
+	without the parts, against the target. False when a part no longer
+	matches the source."""
+	obj = size_parts.OBJECT
+	elsewhere = sum((d.total for o, d in hooks.items() if o != obj), 0)
+	try:
+		sizes = size_parts.measure(ctx, 'size-y-hooks', lambda p: of(p).total)
+	except size_parts.Mismatch as e:
+		print(f'{obj} part by part: {e}')
+		return False
+	whole = sizes[0][1]
+	if whole != hooks.get(obj, ZERO).total:
+		print(f'{obj} part by part: built again as it is, {whole} bytes, not the '
+		      f'{hooks.get(obj, ZERO).total} of the table: the figures would not be comparable')
+		return False
+	print(f'\n{obj} at the hooks tip, compiled again without each part (bytes, total)')
+	for what, n in sizes:
+		print(f'  {what:66}{n:8d}' + (f' {n - whole:+6d}' if n != whole else ''))
+	least = sizes[-1][1] + elsewhere
+	print(f'  with none of them, the hooks would add {sizes[-1][1]} + {elsewhere} in the other '
+	      f'objects = {least} bytes: {"under" if least < Y_BUDGET else "over"} {Y_BUDGET}')
+	return True

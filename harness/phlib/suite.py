@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import (bisect, common, distro, e2e, halt, kernels, kunit, lint, pvpanic, series, slot_users, source,
-	       style, torture, unit)
+from . import (bisect, common, distro, e2e, halt, kernels, kunit, lint, pvpanic, series, size_parts,
+	       slot_users, source, style, torture, unit)
 from .context import Context, Unavailable
 from .report import FAIL, CheckFailed, Report, Result, Stages, expect
 
@@ -103,6 +103,9 @@ def checks() -> list[Check]:
 		      group='series'),
 		Check('kernel-doc: no new warnings in touched files',
 		      lambda ctx: style.kernel_doc(source.BUILD_TREE), group='series'),
+		Check('size: the parts of the =y size breakdown match the hooks\' source',
+		      lambda ctx: size_parts.match(size_parts.source_at(kernels.HOOKS_TIP)),
+		      group='series'),
 		Check('slot users: no C source assigns crash_kexec_post_notifiers',
 		      lambda ctx: slot_users.none_in_tree(ctx.tree), group='slot users'),
 		Check('bisect: every prefix of the series builds (x86_64)', bisect.walk,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from phlib import (bisect, common, context, e2e, kernels, kunit, measure, qemu, report, source,
-		   style, suite, torture)
+from phlib import (bisect, common, context, e2e, kernels, kunit, measure, qemu, report, size_parts,
+		   source, style, suite, torture)
 from phlib.report import CheckFailed, Report
 
 
@@ -481,3 +481,23 @@ def test_a_boot_that_hangs_before_init_is_booted_once_more(
 	with qemu.booted(m):
 		pass
 	assert _BootingQemu.boots == 1
+
+
+# 8. A part of the size breakdown that no longer matches is an error -------
+
+def test_size_part_that_matches_nothing_is_an_error() -> None:
+	part = size_parts.Part('the test message', (('\tpr_info("gone\\n");\n', ''),))
+	text = 'void f(void)\n{\n\tpr_info("here\\n");\n}\n'
+	with pytest.raises(size_parts.Mismatch, match='0 times'):
+		size_parts.without(text, [part])
+	with pytest.raises(size_parts.Mismatch, match='2 times'):
+		size_parts.without(text.replace('here', 'gone') * 2, [part])
+	assert size_parts.without(text.replace('here', 'gone'), [part]) == 'void f(void)\n{\n}\n'
+
+
+def test_size_parts_edit_separate_text() -> None:
+	"""Parts measured alone and together: no two edits touch the same text,
+	or "without all of them" would fail on the source."""
+	olds = [old for part in size_parts.PARTS for old, _ in part.edits]
+	for a in olds:
+		assert not [b for b in olds if b is not a and (a in b or b in a)]

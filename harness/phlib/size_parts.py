@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Where the =y bytes of the pre-kdump hooks go: kernel/panic_hooks.o
+compiled again without one part at a time, and without all of them, in a
+scratch worktree at the hooks tip with the size-y-hooks configuration.
+The parts are what the hooks' issues asked for beyond the mechanism
+itself (slots, registration, each hook once, re-entry): messages, the
+per-hook console line, timing, the corruption check, the VMCOREINFO
+record. Each part is a set of exact edits of the source; an edit that no
+longer matches it exactly once is an error, never a saving of zero."""
+
+import dataclasses
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import common, kernels, source
+from .context import Context
+
+SOURCE = 'kernel/panic_hooks.c'
+OBJECT = 'kernel/panic_hooks.o'
+SCRATCH = 'size-parts'
+
+
+@dataclass(frozen=True)
+class Part:
+	what: str
+	edits: tuple[tuple[str, str], ...]     # (exact text, replacement)
+
+
+PARTS = (
+	Part('the panic_hooks=off warnings, with what each slot loses', (
+		('\t\t.off_loses = "the host is not told of a captured crash",\n', ''),
+		('\t\t.off_loses = "no Hyper-V crash report, no arm64 VMBus unload",\n', ''),
+		('\t\t.off_loses = "no SNP shutdown: kdump faults on RMP pages",\n', ''),
+		('\t\t.off_loses = "firmware-assisted dump never comes",\n', ''),
+		('\t\tpr_warn("panic_hooks=off: %s: %s, unless crash_kexec_post_notifiers is set\\n",\n'
+		 '\t\t\tpanic_hook_slots[slot].name, panic_hook_slots[slot].off_loses);\n', '\t\t{ }\n'),
+	)),
+	Part('the messages of a refused (un)registration', (
+		('\tif (ret == -EBUSY)\n'
+		 '\t\tpr_err("slot %s already taken by %ps, refusing %ps\\n",\n'
+		 '\t\t       panic_hook_slots[slot].name, panic_hooks.hook[slot].fn, fn);\n'
+		 '\telse if (ret)\n'
+		 '\t\tpr_err("refusing %ps for invalid slot %d\\n", fn, slot);\n', '\tif (ret)\n\t\t{ }\n'),
+		('\tWARN(ret, "panic_hooks: %ps does not own slot %d\\n", fn, slot);\n', ''),
+	)),
+	Part('the messages of a malformed or off panic_hooks=', (
+		('\tif (panic_hooks_parse_param(val, &panic_hooks.disabled)) {\n'
+		 '\t\tpr_warn("malformed panic_hooks=%s (expected on or off), keeping them on\\n",\n'
+		 '\t\t\tval ?: "");\n'
+		 '\t\tpanic_hooks.disabled = false;\n'
+		 '\t} else if (panic_hooks.disabled) {\n'
+		 '\t\tpr_warn("disabled by panic_hooks=%s: nothing runs before kdump\\n", val);\n'
+		 '\t}\n',
+		 '\tif (panic_hooks_parse_param(val, &panic_hooks.disabled))\n'
+		 '\t\tpanic_hooks.disabled = false;\n'),
+	)),
+	Part('the message of a re-entered hook', (
+		('\t\t\tpr_emerg("hook %s re-entered the panic path, not calling it again\\n",\n'
+		 '\t\t\t\t panic_hook_slots[slot].name);\n', ''),
+	)),
+	Part('the check word of a corrupted slot, and its message', (
+		('\tWRITE_ONCE(h->check, ~(unsigned long)fn);\n', ''),
+		('\tif (READ_ONCE(h->check) != ~(unsigned long)fn) {\n'
+		 '\t\tatomic_set(&h->state, PANIC_HOOK_CORRUPT);\n'
+		 '\t\tpr_emerg("slot %s holds a corrupted callback, skipped\\n",\n'
+		 '\t\t\t panic_hook_slots[slot].name);\n'
+		 '\t\treturn false;\n'
+		 '\t}\n', ''),
+	)),
+	Part('the console line of each hook that ran', (
+		('\tbool ran[PANIC_HOOK_NR];\n', ''),
+		('\t\tran[slot] = run_slot(t, slot, capture_follows);\n',
+		 '\t\trun_slot(t, slot, capture_follows);\n'),
+		('\tfor (slot = 0; slot < PANIC_HOOK_NR; slot++)\n'
+		 '\t\tif (ran[slot] && capture_follows)\n'
+		 '\t\t\tpr_info("ran %s hook %ps in %llu ns\\n", panic_hook_slots[slot].name,\n'
+		 '\t\t\t\tt->hook[slot].fn, t->hook[slot].ns);\n', ''),
+	)),
+	Part('the timing of each hook (two clock reads)', (
+		('\tu64 start;\n\n\tWRITE_ONCE(t->running, slot);\n\tstart = local_clock();\n',
+		 '\n\tWRITE_ONCE(t->running, slot);\n'),
+		('\th->ns = local_clock() - start;\n', ''),
+	)),
+	Part('the PANIC_HOOKS= record in VMCOREINFO', (
+		('#if IS_ENABLED(CONFIG_VMCORE_INFO) || IS_ENABLED(CONFIG_KUNIT)\n',
+		 '#if IS_ENABLED(CONFIG_KUNIT)\n'),
+		('\twrite_record(&panic_hooks, vmcoreinfo_append_str);\n', ''),
+	)),
+)
+
+
+class Mismatch(Exception):
+	"""A part's edit no longer matches the source exactly once."""
+
+
+def without(text: str, parts: Sequence[Part]) -> str:
+	"""text with every edit of parts made; Mismatch when one does not match
+	exactly once (the source changed: the part must be written again)."""
+	for part in parts:
+		for old, new in part.edits:
+			found = text.count(old)
+			if found != 1:
+				raise Mismatch(f'{part.what}: "{old.strip().splitlines()[0]}" is in {SOURCE} '
+					       f'{found} times, not once')
+			text = text.replace(old, new)
+	return text
+
+
+def match(text: str) -> str:
+	"""Every part applies to text alone and with all the others."""
+	for part in PARTS:
+		without(text, [part])
+	without(text, PARTS)
+	return f'{len(PARTS)} parts apply to {SOURCE}, alone and together'
+
+
+def source_at(commit: str) -> str:
+	"""SOURCE at a commit of build/linux (see source.resolve())."""
+	# output() strips the file's last newline.
+	return common.output(['git', '-C', common.KERNEL_TREE, 'show',
+			      f'{source.resolve(commit)}:{SOURCE}']) + '\n'
+
+
+def measure(ctx: Context, name: str, size_of: Callable[[Path], int]) -> list[tuple[str, int]]:
+	"""[(what, size_of(OBJECT))]: as built, then without each part, then
+	without all of them; compiled at kernel name's commit and config."""
+	kernel = ctx.kernel(name)
+	commit = source.resolve(kernel.commit)
+	text = source_at(commit)
+	variants = [('as built', text)] + [(f'without {p.what}', without(text, [p])) for p in PARTS]
+	variants.append(('without all of the above', without(text, PARTS)))
+	tree = common.BUILD / SCRATCH
+	scratch = dataclasses.replace(kernel, name=SCRATCH)
+	shutil.rmtree(tree, ignore_errors=True)
+	common.run(['git', '-C', common.KERNEL_TREE, 'worktree', 'prune'])
+	common.run(['git', '-C', common.KERNEL_TREE, 'worktree', 'add', '-q', '--detach', tree, commit])
+	try:
+		scratch.out.mkdir(parents=True, exist_ok=True)
+		scratch.log.write_text('')
+		shutil.copy(kernel.out / '.config', scratch.out / '.config')
+		kernels.make(scratch, 'olddefconfig', tree=tree)
+		# As if compiled in the build tree: WARN() keeps the file's name.
+		here, there = (os.path.relpath(t, o) for t, o in ((tree, scratch.out),
+								    (source.BUILD_TREE, kernel.out)))
+		as_there = (f'KCFLAGS=-fmacro-prefix-map={here}/={there}/',)
+		sizes = []
+		for what, variant in variants:
+			(tree / SOURCE).write_text(variant)
+			kernels.make(scratch, OBJECT, tree=tree, extra=as_there)
+			sizes.append((what, size_of(scratch.out / OBJECT)))
+		return sizes
+	finally:
+		common.run(['git', '-C', common.KERNEL_TREE, 'worktree', 'remove', '--force', tree],
+			   check=False)
+		shutil.rmtree(scratch.out, ignore_errors=True)
