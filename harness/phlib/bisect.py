@@ -7,7 +7,9 @@ at that patch in the configurations that build them (the other
 architectures, the modules kernel), and the files no configuration here
 builds are reported as skipped, by name."""
 
+import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -15,7 +17,7 @@ from typing import Optional
 from . import common, kernels, source
 from .common import output
 from .context import Context
-from .report import FAIL, PASS, Result, SKIP, Skipped
+from .report import FAIL, PASS, Result, SKIP, expect
 
 # Paths no x86_64 build reads: a patch that changes only these leaves the
 # x86_64 prefix build as it was.
@@ -58,6 +60,7 @@ def walk(ctx: Context) -> None:
 	with ctx.stages.stage('bisect: x86_64 at base and after each patch'):
 		source.checkout_build_tree('base')
 		ok = ctx.report.check('bisect build: base (x86_64)', lambda: _build_step(k, configure=True))
+		compiled: dict[str, list[str]] = {}
 		for i, step in enumerate(steps()):
 			last = i == len(steps()) - 1
 			name = f'bisect build: {step.subject} (x86_64)'
@@ -68,10 +71,28 @@ def walk(ctx: Context) -> None:
 				ctx.report.add(Result(name, PASS, 'changes nothing the x86_64 build reads'))
 				continue
 			source.checkout_build_tree(step.commit)
+			start = time.time()
 			ok = ctx.report.check(name, lambda last=last: _build_step(k, image=last))
+			compiled[step.commit] = [o for o in _objects(step) if _written_since(k.out / o, start)]
 		source.checkout_build_tree('HEAD')
+		_compiled_record(k).write_text(json.dumps(compiled))
 	if ok:
 		ctx.mark_built('x86_64')
+
+
+def _objects(step: Step) -> list[str]:
+	return [f[:-2] + '.o' for f in step.files if f.endswith('.c')]
+
+
+def _written_since(path: Path, start: float) -> bool:
+	# Whole seconds: some filesystems keep coarse times.
+	return path.exists() and path.stat().st_mtime >= int(start)
+
+
+def _compiled_record(x86: kernels.Kernel) -> Path:
+	"""Which changed objects the walk compiled at each patch: what x86_64
+	builds at HEAD says nothing of a patch where no symbol selects them."""
+	return x86.out / 'bisect-compiled.json'
 
 
 def _build_step(k: kernels.Kernel, configure: bool = False, image: bool = False) -> None:
@@ -87,38 +108,27 @@ def _build_step(k: kernels.Kernel, configure: bool = False, image: bool = False)
 
 
 def compile_elsewhere(ctx: Context) -> None:
-	"""At each patch, the .c files it changes that x86_64 does not build,
-	compiled in the first other configuration that builds them."""
+	"""At each patch, the .c files it changes that the x86_64 walk did not
+	compile at that patch, compiled in the first other configuration that
+	builds them at that patch; those none does are a counted SKIP, with
+	each configuration's reason."""
 	x86 = ctx.kernels['x86_64']
+	record = _compiled_record(x86)
+	# Without the walk's record, x86_64 counts as having compiled nothing.
+	by_x86 = json.loads(record.read_text()) if record.exists() else {}
 	others = [ctx.kernel(name) for name in OTHERS]
-	# A compile at an earlier patch lets syncconfig drop the symbols that
-	# patch does not know yet from each .config: put them back afterwards,
-	# and have the next user of such a kernel build it again.
+	# A compile at a patch lets olddefconfig drop the symbols that patch
+	# does not know yet: each patch starts from the kernel's own .config,
+	# which is put back at the end (and the kernel built again when next
+	# needed, as its objects are now of another commit).
 	configs = {k.name: (k.out / '.config').read_bytes() for k in others
 		   if (k.out / '.config').exists()}
 	with ctx.stages.stage('bisect: other configurations'):
 		try:
 			for step in steps():
-				objects = [f[:-2] + '.o' for f in step.files if f.endswith('.c')]
-				objects = [o for o in objects if not x86.builds(o)]
-				if not objects:
-					continue
-				plan: dict[str, list[str]] = {}
-				for o in objects:
-					k = next((k for k in others if k.builds(o)), None)
-					plan.setdefault(k.name if k else '', []).append(o)
-				unbuilt = plan.pop('', [])
-				if unbuilt:
-					ctx.report.add(Result(f'bisect compile: {step.subject}', SKIP,
-							      'built by no configuration here: ' +
-							      ' '.join(unbuilt)))
-				if not plan:
-					continue
-				source.checkout_build_tree(step.commit)
-				for name, objs in plan.items():
-					k = ctx.kernels[name]
-					ctx.report.check(f'bisect compile: {step.subject} ({name})',
-							 lambda k=k, objs=objs: _compile(k, objs))
+				objects = [o for o in _objects(step) if o not in by_x86.get(step.commit, [])]
+				if objects:
+					_compile_step(ctx, step, objects, others, configs)
 		finally:
 			source.checkout_build_tree('HEAD')
 			for name, config in configs.items():
@@ -126,6 +136,36 @@ def compile_elsewhere(ctx: Context) -> None:
 				if (k.out / '.config').read_bytes() != config:
 					(k.out / '.config').write_bytes(config)
 					ctx.forget_built(name)
+
+
+def _compile_step(ctx: Context, step: Step, objects: list[str], others: list[kernels.Kernel],
+		  configs: dict[str, bytes]) -> None:
+	candidates = {o: [k for k in others if k.builds(o)] for o in objects}
+	why_not: dict[str, list[str]] = {o: [] for o in objects if not candidates[o]}
+	plan: dict[str, list[str]] = {}
+	if len(why_not) < len(objects):
+		source.checkout_build_tree(step.commit)
+		config_now: dict[str, str] = {}
+		for o in objects:
+			for k in candidates[o]:
+				if k.name not in config_now:
+					config_now[k.name] = _configure_at(k, configs.get(k.name))
+				unmet = unmet_symbol(source.BUILD_TREE, config_now[k.name], o)
+				if not unmet:
+					plan.setdefault(k.name, []).append(o)
+					break
+				why_not.setdefault(o, []).append(f'{unmet} not set in {k.name}')
+			else:
+				why_not.setdefault(o, [])
+	for name, objs in plan.items():
+		k = ctx.kernels[name]
+		ctx.report.check(f'bisect compile: {step.subject} ({name})',
+				 lambda k=k, objs=objs: _compile(k, objs))
+	if why_not:
+		ctx.report.add(Result(f'bisect compile: {step.subject}', SKIP,
+				      'built by no configuration here at this patch: ' + '; '.join(
+					      o + (f' ({", ".join(r)})' if r else '')
+					      for o, r in why_not.items())))
 
 
 def unmet_symbol(tree: Path, config: str, obj: str) -> Optional[str]:
@@ -142,19 +182,24 @@ def unmet_symbol(tree: Path, config: str, obj: str) -> Optional[str]:
 	return None if re.search(rf'^{m.group(1)}=[ym]$', config, re.M) else m.group(1)
 
 
+def _configure_at(k: kernels.Kernel, saved: Optional[bytes]) -> str:
+	"""k's own .config, as olddefconfig makes it at the build tree's
+	commit: its text."""
+	if saved is not None:
+		(k.out / '.config').write_bytes(saved)
+	kernels.make(k, 'olddefconfig', logfile=common.LOGS / f'bisect-{k.name}.log')
+	return (k.out / '.config').read_text()
+
+
 def _compile(k: kernels.Kernel, objects: list[str]) -> str:
-	"""Compile objects at the build tree's commit, but only those k's
-	configuration builds at that commit: a symbol that selects one may come
-	with a later patch (an architecture that opts in later)."""
-	logfile = common.LOGS / f'bisect-{k.name}.log'
-	kernels.make(k, 'olddefconfig', logfile=logfile)
-	config = (k.out / '.config').read_text()
-	unmet = {o: unmet_symbol(source.BUILD_TREE, config, o) for o in objects}
-	build = [o for o in objects if not unmet[o]]
-	if build:
-		kernels.make(k, *build, logfile=logfile)
-	said = ' '.join(Path(o).name for o in build)
-	skipped = [f'{Path(o).name} ({unmet[o]} not set yet)' for o in objects if unmet[o]]
-	if skipped and not build:
-		raise Skipped('not built in this configuration at this patch: ' + ', '.join(skipped))
-	return said + (f'; not built yet: {", ".join(skipped)}' if skipped else '')
+	"""Compile objects at the build tree's commit. A make that exits 0
+	without writing an object (a directory the configuration does not
+	enter) is not a compile: each object is removed first and must exist
+	after."""
+	for o in objects:
+		(k.out / o).unlink(missing_ok=True)
+	kernels.make(k, *objects, logfile=common.LOGS / f'bisect-{k.name}.log')
+	missing = [o for o in objects if not (k.out / o).exists()]
+	expect(not missing, 'make exited 0 but did not write ' + ' '.join(missing),
+	       common.LOGS / f'bisect-{k.name}.log')
+	return ' '.join(Path(o).name for o in objects)

@@ -10,6 +10,8 @@ from .context import Context
 from .report import FAIL, PASS, Result, SKIP
 
 KUNITCONFIG = 'kernel/.kunitconfig'
+# The series' suites: each must start, run every case it plans and end.
+SUITES = {'panic_hooks', 'panic_halt'}
 TIMEOUT = 1800
 
 
@@ -43,3 +45,6 @@ def run(ctx: Context) -> None:
 				      str(logfile) if status == FAIL else None))
 	if proc.returncode and all(c.status != 'FAIL' for c in cases):
 		ctx.report.add(Result(name, FAIL, f'kunit.py exited {proc.returncode}', str(logfile)))
+	gaps = parsers.ktap_gaps(logfile.read_text(errors='replace'), SUITES)
+	if gaps:
+		ctx.report.add(Result(name, FAIL, '; '.join(gaps), str(logfile)))

@@ -148,6 +148,42 @@ def ktap(text: str) -> list[KtapCase]:
 	return cases
 
 
+def ktap_gaps(text: str, suites: set[str]) -> list[str]:
+	"""What a complete run of these suites lacks in KTAP output: a suite
+	that never started, fewer cases than its plan, or no result line of
+	its own (the kernel crashed or hung inside it). kunit.py run
+	--raw_output exits 0 whatever the output held, and ktap() sees only
+	the cases that printed: this is what makes a crash after case 4 of
+	16 a failure rather than four passes."""
+	plans: dict[str, int] = {}
+	ended: set[str] = set()
+	open_: list[tuple[int, str]] = []
+	for raw in text.splitlines():
+		line = _TIMESTAMP.sub('', raw)
+		sub = re.match(r'^(\s*)# Subtest: (\S+)', line)
+		if sub:
+			open_.append((len(sub.group(1)), sub.group(2)))
+			continue
+		plan = re.match(r'^(\s*)1\.\.(\d+)\s*$', line)
+		if plan and open_ and len(plan.group(1)) == open_[-1][0]:
+			plans.setdefault(open_[-1][1], int(plan.group(2)))
+			continue
+		m = _RESULT.match(line)
+		if m and open_ and (m.group(4) or '').strip() == open_[-1][1] and \
+				len(m.group(1)) < open_[-1][0]:
+			ended.add(open_.pop()[1])
+	ran = Counter(c.suite for c in ktap(text))
+	gaps = []
+	for suite in sorted(suites):
+		if suite not in plans:
+			gaps.append(f'{suite}: did not start' if not ran[suite] else f'{suite}: no plan')
+		elif ran[suite] != plans[suite]:
+			gaps.append(f'{suite}: {ran[suite]} of {plans[suite]} planned cases')
+		if suite in plans and suite not in ended:
+			gaps.append(f'{suite}: no result of its own (crashed or hung in it)')
+	return gaps
+
+
 # checkpatch --------------------------------------------------------------
 
 @dataclass

@@ -103,7 +103,10 @@ def _modules_run(g: Guest, name: str, ops: str) -> tuple[qemu.Outcome, list[qemu
 	d = scenario.expect_captured(out)
 	expect(out.first('ph-init: loaded module pvpanic-pci'), 'the modules were not loaded',
 	       out.rundir / 'serial.log')
-	return out, _events(out), d.vmcoreinfo.get('PANIC_HOOKS', '')
+	# No record at all must not pass for "the slot was released".
+	expect('PANIC_HOOKS' in d.vmcoreinfo, 'VMCOREINFO of the dump has no PANIC_HOOKS line',
+	       out.rundir / 'serial.log')
+	return out, _events(out), d.vmcoreinfo['PANIC_HOOKS']
 
 
 def modules_report(g: Guest) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from . import common
 from .arches import PLATFORMS
+from .report import CheckFailed
 
 ACCEL_TCG = ['-accel', 'tcg,thread=single']
 ACCEL_TCG_MULTI = ['-accel', 'tcg,thread=multi']
@@ -68,7 +69,7 @@ class Outcome:
 	machine: Machine
 	lines: list[Line]
 	events: list[Event]
-	exit_code: Optional[int]
+	exit_code: Optional[int]       # None: still running when the harness stopped it
 	timed_out: bool
 	cpu_seconds: float
 	wall_seconds: float
@@ -138,8 +139,9 @@ class VcpuSample:
 
 def vcpu_sample(pid: int) -> VcpuSample:
 	"""CPU time and voluntary switches of QEMU's vCPU threads (named with
-	debug-threads=on: "CPU 0/TCG")."""
-	cpu, wakeups = 0.0, 0
+	debug-threads=on: "CPU 0/TCG"). No vCPU thread read is an error: it
+	would otherwise read as a perfectly quiet guest."""
+	cpu, wakeups, read = 0.0, 0, 0
 	for task in Path(f'/proc/{pid}/task').iterdir():
 		try:
 			if 'CPU' not in (task / 'comm').read_text():
@@ -148,8 +150,11 @@ def vcpu_sample(pid: int) -> VcpuSample:
 			for line in (task / 'status').read_text().splitlines():
 				if line.startswith('voluntary_ctxt_switches'):
 					wakeups += int(line.split()[1])
+			read += 1
 		except OSError:
 			continue
+	if not read:
+		raise CheckFailed(f'no vCPU thread of QEMU {pid} could be read (debug-threads=on?)')
 	return VcpuSample(cpu, wakeups)
 
 
@@ -460,10 +465,18 @@ def run(machine: Machine, until: Optional[Callable[[Qemu], bool]] = None,
 
 def _finish(q: 'Qemu', until: Optional[Callable[['Qemu'], bool]], linger: float) -> Outcome:
 	seen = q.wait(until)
+	ended = seen == EXITED
 	if seen == CONDITION and linger:
-		q.wait(timeout=q.now() + linger)
+		ended = q.wait(timeout=q.now() + linger) == EXITED
 	alive = q.qmp_alive()
 	wall = q.now()
 	q.kill()
-	return Outcome(q.m, list(q.lines), list(q.events), q.proc.returncode, seen == TIMEOUT,
+	return Outcome(q.m, list(q.lines), list(q.events), exit_code(q, ended), seen == TIMEOUT,
 		       q.cpu_seconds(), wall, q.rundir, alive, list(q.replies_at))
+
+
+def exit_code(q: 'Qemu', ended: bool) -> Optional[int]:
+	"""QEMU's exit status when the guest ended the run itself (QEMU exited,
+	or shut down: see wait()); None when the harness stopped it, which
+	kill() would otherwise turn into a status too."""
+	return q.proc.returncode if ended else None

@@ -10,6 +10,7 @@ judged on (under 1 KiB). With =n, vmlinux itself must not change. Last,
 where the =y bytes go: kernel/panic_hooks.o without each part the issues
 asked for beyond the mechanism (size_parts)."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .common import output
 from .context import Context, Unavailable
 
 STAGES = ('base', 'fixes', 'hooks', 'series')
-PARTS = (('fixes', 'base', 'fixes of 6.12 bugs (patches 1-4)'),
+PARTS = (('fixes', 'base', 'fixes of 6.12 bugs (patches 1-5)'),
 	 ('hooks', 'fixes', 'pre-kdump hooks (up to the kdump documentation)'),
 	 ('series', 'hooks', 'halt of the panicked CPU (the rest)'))
 Y_BUDGET = 1024
@@ -44,13 +45,42 @@ class Size:
 ZERO = Size(0, 0, 0)
 
 
+# Sections of an object that the vmlinux link throws away (vmlinux.lds.h):
+# size(1) of the object counts them, vmlinux never holds them.
+DISCARDED = ('.discard', '.export_symbol')
+_SECTION = re.compile(r'^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)'
+		      r'\s+[0-9a-f]+\s+([A-Za-z]*)\s+\d+\s+\d+\s+\d+\s*$')
+
+
 def of(path: Path, absent_is_zero: bool = False) -> Size:
-	"""size(1) of an ELF file (Berkeley format). An object the series adds
-	does not exist before it: absent_is_zero; a missing vmlinux is an error."""
+	"""size(1) of an ELF file (Berkeley format); of an object, without the
+	sections vmlinux discards. An object the series adds does not exist
+	before it: absent_is_zero; a missing vmlinux is an error."""
 	if absent_is_zero and not path.exists():
 		return ZERO
+	if path.suffix == '.o':
+		return sections(output(['readelf', '-SW', path]))
 	fields = output(['size', '-B', path]).splitlines()[1].split()
 	return Size(int(fields[0]), int(fields[1]), int(fields[2]))
+
+
+def sections(readelf: str) -> Size:
+	"""Berkeley text, data and bss from readelf -SW's section headers:
+	allocated and read-only (code included), allocated and writable with
+	contents, allocated without; sections vmlinux discards left out."""
+	text = data = bss = 0
+	for line in readelf.splitlines():
+		m = _SECTION.match(line)
+		if not m or 'A' not in m.group(4) or m.group(1).startswith(DISCARDED):
+			continue
+		n = int(m.group(3), 16)
+		if m.group(2) == 'NOBITS':
+			bss += n
+		elif 'W' in m.group(4):
+			data += n
+		else:
+			text += n
+	return Size(text, data, bss)
 
 
 def _fmt(s: Size, signed: bool = False) -> str:

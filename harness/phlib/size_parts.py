@@ -19,6 +19,7 @@ from . import common, kernels, source
 from .context import Context
 
 SOURCE = 'kernel/panic_hooks.c'
+HEADER = 'kernel/panic_hooks_internal.h'
 OBJECT = 'kernel/panic_hooks.o'
 SCRATCH = 'size-parts'
 
@@ -26,7 +27,9 @@ SCRATCH = 'size-parts'
 @dataclass(frozen=True)
 class Part:
 	what: str
-	edits: tuple[tuple[str, str], ...]     # (exact text, replacement)
+	edits: tuple[tuple[str, str], ...]     # of SOURCE: (exact text, replacement)
+	# Of HEADER: the fields only this part uses, so that its bytes go too.
+	header: tuple[tuple[str, str], ...] = ()
 
 
 PARTS = (
@@ -34,9 +37,12 @@ PARTS = (
 		('\t\t.off_loses = "the host is not told of a captured crash",\n', ''),
 		('\t\t.off_loses = "no Hyper-V crash report, no arm64 VMBus unload",\n', ''),
 		('\t\t.off_loses = "no SNP shutdown: kdump faults on RMP pages",\n', ''),
-		('\t\t.off_loses = "firmware-assisted dump never comes",\n', ''),
+		('\t\t.off_loses = "fadump loses the other CPUs\' registers",\n', ''),
 		('\t\tpr_warn("panic_hooks=off: %s: %s, unless crash_kexec_post_notifiers is set\\n",\n'
 		 '\t\t\tpanic_hook_slots[slot].name, panic_hook_slots[slot].off_loses);\n', '\t\t{ }\n'),
+	), header=(
+		('\t/* What is no longer done before kdump with panic_hooks=off. */\n'
+		 '\tconst char *off_loses;\n', ''),
 	)),
 	Part('the messages of a refused (un)registration', (
 		('\tif (ret == -EBUSY)\n'
@@ -69,6 +75,9 @@ PARTS = (
 		 '\t\t\t panic_hook_slots[slot].name);\n'
 		 '\t\treturn false;\n'
 		 '\t}\n', ''),
+	), header=(
+		('\t/* ~fn, written with it: a stray write rarely hits both consistently. */\n'
+		 '\tunsigned long check;\n', ''),
 	)),
 	Part('the console line of each hook that ran', (
 		('\tbool ran[PANIC_HOOK_NR];\n', ''),
@@ -92,36 +101,53 @@ PARTS = (
 )
 
 
+# With every part gone, nothing reads a hook's time any more.
+ALL_GONE = Part('the time of each hook, kept for the record and the console line', (), header=(
+	('\tu64 ns;\n', ''),
+))
+
+
 class Mismatch(Exception):
 	"""A part's edit no longer matches the source exactly once."""
 
 
-def without(text: str, parts: Sequence[Part]) -> str:
-	"""text with every edit of parts made; Mismatch when one does not match
-	exactly once (the source changed: the part must be written again)."""
-	for part in parts:
-		for old, new in part.edits:
-			found = text.count(old)
-			if found != 1:
-				raise Mismatch(f'{part.what}: "{old.strip().splitlines()[0]}" is in {SOURCE} '
-					       f'{found} times, not once')
-			text = text.replace(old, new)
+def _edit(text: str, edits: tuple[tuple[str, str], ...], what: str, path: str) -> str:
+	for old, new in edits:
+		found = text.count(old)
+		if found != 1:
+			raise Mismatch(f'{what}: "{old.strip().splitlines()[0]}" is in {path} '
+				       f'{found} times, not once')
+		text = text.replace(old, new)
 	return text
 
 
-def match(text: str) -> str:
-	"""Every part applies to text alone and with all the others."""
+def without(texts: dict[str, str], parts: Sequence[Part]) -> dict[str, str]:
+	"""{SOURCE: text, HEADER: text} with every edit of parts made;
+	Mismatch when one does not match exactly once (the source changed:
+	the part must be written again). All of PARTS gone takes ALL_GONE."""
+	source_text, header_text = texts[SOURCE], texts[HEADER]
+	if list(parts) == list(PARTS):
+		parts = list(parts) + [ALL_GONE]
+	for part in parts:
+		source_text = _edit(source_text, part.edits, part.what, SOURCE)
+		header_text = _edit(header_text, part.header, part.what, HEADER)
+	return {SOURCE: source_text, HEADER: header_text}
+
+
+def match(texts: dict[str, str]) -> str:
+	"""Every part applies to the sources alone and with all the others."""
 	for part in PARTS:
-		without(text, [part])
-	without(text, PARTS)
-	return f'{len(PARTS)} parts apply to {SOURCE}, alone and together'
+		without(texts, [part])
+	without(texts, PARTS)
+	return f'{len(PARTS)} parts apply to {SOURCE} and {HEADER}, alone and together'
 
 
-def source_at(commit: str) -> str:
-	"""SOURCE at a commit of build/linux (see source.resolve())."""
-	# output() strips the file's last newline.
-	return common.output(['git', '-C', common.KERNEL_TREE, 'show',
-			      f'{source.resolve(commit)}:{SOURCE}']) + '\n'
+def sources_at(commit: str) -> dict[str, str]:
+	"""SOURCE and HEADER at a commit of build/linux (see source.resolve())."""
+	# output() strips each file's last newline.
+	return {path: common.output(['git', '-C', common.KERNEL_TREE, 'show',
+				     f'{source.resolve(commit)}:{path}']) + '\n'
+		for path in (SOURCE, HEADER)}
 
 
 def measure(ctx: Context, name: str, size_of: Callable[[Path], int]) -> list[tuple[str, int]]:
@@ -129,9 +155,10 @@ def measure(ctx: Context, name: str, size_of: Callable[[Path], int]) -> list[tup
 	without all of them; compiled at kernel name's commit and config."""
 	kernel = ctx.kernel(name)
 	commit = source.resolve(kernel.commit)
-	text = source_at(commit)
-	variants = [('as built', text)] + [(f'without {p.what}', without(text, [p])) for p in PARTS]
-	variants.append(('without all of the above', without(text, PARTS)))
+	texts = sources_at(commit)
+	variants = [('as built', texts)] + [(f'without {p.what}', without(texts, [p]))
+					     for p in PARTS]
+	variants.append(('without all of the above', without(texts, PARTS)))
 	tree = common.BUILD / SCRATCH
 	scratch = dataclasses.replace(kernel, name=SCRATCH)
 	shutil.rmtree(tree, ignore_errors=True)
@@ -148,8 +175,13 @@ def measure(ctx: Context, name: str, size_of: Callable[[Path], int]) -> list[tup
 		as_there = (f'KCFLAGS=-fmacro-prefix-map={here}/={there}/',)
 		sizes = []
 		for what, variant in variants:
-			(tree / SOURCE).write_text(variant)
+			for path, text in variant.items():
+				(tree / path).write_text(text)
+			# Not left to make's view of the times: compiled for certain.
+			(scratch.out / OBJECT).unlink(missing_ok=True)
 			kernels.make(scratch, OBJECT, tree=tree, extra=as_there)
+			if not (scratch.out / OBJECT).exists():
+				raise Mismatch(f'{what}: make did not write {OBJECT}')
 			sizes.append((what, size_of(scratch.out / OBJECT)))
 		return sizes
 	finally:

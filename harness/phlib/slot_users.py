@@ -15,8 +15,12 @@ from .common import run
 from .context import Context
 from .report import expect
 
-# An assignment, not a comparison, and not _crash_kexec_post_notifiers.
-ASSIGNMENT = re.compile(r'(?<![\w.>])crash_kexec_post_notifiers\s*=(?!=)')
+# An assignment, not a comparison, and not _crash_kexec_post_notifiers; in
+# the source also WRITE_ONCE(), and in preprocessed text what WRITE_ONCE()
+# becomes: *(volatile typeof(x) *)&(x) = (val).
+ASSIGNMENT = re.compile(r'(?<![\w.>])crash_kexec_post_notifiers\s*=(?!=)'
+			r'|WRITE_ONCE\(\s*crash_kexec_post_notifiers\b'
+			r'|&\(\s*crash_kexec_post_notifiers\s*\)\s*=(?!=)')
 
 # The files that forced the switch in 6.12.
 FORCERS = ('drivers/hv/hv_common.c', 'arch/x86/virt/svm/sev.c', 'arch/powerpc/kernel/fadump.c')

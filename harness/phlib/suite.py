@@ -104,7 +104,7 @@ def checks() -> list[Check]:
 		Check('kernel-doc: no new warnings in touched files',
 		      lambda ctx: style.kernel_doc(source.BUILD_TREE), group='series'),
 		Check('size: the parts of the =y size breakdown match the hooks\' source',
-		      lambda ctx: size_parts.match(size_parts.source_at(kernels.HOOKS_TIP)),
+		      lambda ctx: size_parts.match(size_parts.sources_at(kernels.HOOKS_TIP)),
 		      group='series'),
 		Check('slot users: no C source assigns crash_kexec_post_notifiers',
 		      lambda ctx: slot_users.none_in_tree(ctx.tree), group='slot users'),
@@ -120,7 +120,8 @@ def checks() -> list[Check]:
 	cs.append(Check('e2e kdump capture under KVM: x86_64', e2e.kdump_capture_kvm,
 			('x86_64', 'x86_64-unpatched'), 'kdump'))
 	hooks: list[Callable[[Context], str]] = [
-		e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2, e2e.hook_faults,
+		e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2,
+		e2e.hooks_after_notifiers_when_asked, e2e.hook_faults,
 		e2e.hook_panics, e2e.hooks_disabled, e2e.hooks_bad_param, e2e.hook_without_capture_kernel]
 	cs += [Check(f'hooks: {_title(h)}', h, ('x86_64',), 'hooks') for h in hooks]
 	halts: list[Callable[[Context], str]] = [

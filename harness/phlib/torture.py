@@ -162,7 +162,7 @@ def _run(m: qemu.Machine, action: Optional[Callable[[qemu.Qemu], None]],
 		alive = q.qmp_alive() if seen != qemu.TIMEOUT else False
 		wall = q.now()
 		q.kill()
-	return qemu.Outcome(m, list(q.lines), list(q.events), q.proc.returncode,
+	return qemu.Outcome(m, list(q.lines), list(q.events), qemu.exit_code(q, seen == qemu.EXITED),
 			    seen == qemu.TIMEOUT, q.cpu_seconds(), wall, q.rundir, alive,
 			    list(q.replies_at))
 
@@ -247,6 +247,12 @@ class HookFigures:
 	events: int                 # pvpanic events QMP saw
 	reboot: Optional[float]     # without a capture kernel
 	log: str
+	# Without a capture kernel: the console said the hook re-entered.
+	reentered_line: bool = False
+
+
+# What panic_hooks.c prints when the pvpanic hook re-enters the panic path.
+REENTERED_LINE = 'hook pvpanic re-entered the panic path'
 
 
 def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigures:
@@ -264,7 +270,8 @@ def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigu
 		captured = bool(scenario.capture_banner(out)) and bool(out.first('ph-init: capture kernel up'))
 		return HookFigures(captured, scenario.record_line(out), events, None, str(out.serial))
 	expect(out.qmp_alive, 'QMP did not answer to the end: events cannot be counted', out.serial)
-	return HookFigures(False, None, events, measure.reboot_seconds(out), str(out.serial))
+	return HookFigures(False, None, events, measure.reboot_seconds(out), str(out.serial),
+			   bool(out.first(REENTERED_LINE)))
 
 
 def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
@@ -283,6 +290,11 @@ def expect_hook(f: HookFigures, case: str, capture: bool) -> str:
 	took = 'no reboot' if f.reboot is None else f'rebooted {f.reboot:.2f} s into the wait'
 	expect(measure.on_time(f.reboot, REBOOT_SECONDS), f'{took}, asked for {REBOOT_SECONDS} s',
 	       f.log)
+	# pvpanic's notifier reports too when the hook never ran: only the
+	# console shows that the crash point in the hook was hit.
+	if h.status == 'reentered':
+		expect(f.reentered_line, f'no "{REENTERED_LINE}" line: the hook did not run, or '
+		       'its crash point did not fire', f.log)
 	# Without a capture kernel the host hears of the panic once: from the
 	# hook, or, when the hook died before telling it, from pvpanic's
 	# notifier, which reports only what the hook did not.

@@ -174,3 +174,40 @@ def test_fixes_malformed() -> None:
 	for bad in ('f2a5e8f0023e', 'f2a5e8f ("short id")', 'xyz0123456789 ("not hex")'):
 		with pytest.raises(parsers.ParseError):
 			parsers.fixes(bad)
+
+
+_KTAP = '''KTAP version 1
+1..2
+    KTAP version 1
+    # Subtest: panic_halt
+    1..2
+    ok 1 test_a
+    ok 2 test_b
+ok 1 panic_halt
+    KTAP version 1
+    # Subtest: panic_hooks
+    1..3
+    ok 1 test_c
+    ok 2 test_d
+    ok 3 test_e
+ok 2 panic_hooks
+'''
+
+
+def test_ktap_gaps_complete_run() -> None:
+	assert parsers.ktap_gaps(_KTAP, {'panic_halt', 'panic_hooks'}) == []
+
+
+def test_ktap_gaps_crash_inside_a_suite() -> None:
+	"""The kernel died after case 2 of 3: two passes, but not a pass."""
+	crashed = _KTAP.split('    ok 3 test_e')[0] + 'Kernel panic - not syncing: Oops\n'
+	assert [c.status for c in parsers.ktap(crashed)] == ['PASS'] * 4
+	assert parsers.ktap_gaps(crashed, {'panic_halt', 'panic_hooks'}) == [
+		'panic_hooks: 2 of 3 planned cases',
+		'panic_hooks: no result of its own (crashed or hung in it)']
+
+
+def test_ktap_gaps_suite_missing() -> None:
+	only_halt = _KTAP.split('    KTAP version 1\n    # Subtest: panic_hooks')[0]
+	assert parsers.ktap_gaps(only_halt, {'panic_halt', 'panic_hooks'}) == [
+		'panic_hooks: did not start']

@@ -3,6 +3,7 @@
 bad case: the check must now fail (or skip, counted, saying why)."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from phlib import (bisect, common, context, e2e, kernels, kunit, measure, qemu, report, size_parts,
-		   source, style, suite, torture)
+		   slot_users, source, style, suite, torture)
 from phlib.report import CheckFailed, Report
 
 
@@ -215,12 +216,29 @@ def parsers_checkpatch(findings: str) -> Any:
 
 def test_stale_exception_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 	path = tmp_path / 'exceptions.txt'
-	path.write_text('0001-x.patch | LONG_LINE | line length of 101 exceeds 100 columns | a URL\n')
+	line = '0001-x.patch | LONG_LINE | line length of 101 exceeds 100 columns | a URL\n'
+	path.write_text(line)
 	monkeypatch.setattr(style, 'EXCEPTIONS', path)
-	(tmp_path / 'checkpatch-0001-x.log').write_text(
-		'total: 0 errors, 0 warnings, 0 checks, 9 lines checked\n')
-	with pytest.raises(CheckFailed, match='match no finding'):
-		style.stale_exceptions([tmp_path / '0001-x.patch'], tmp_path, tmp_path)
+	patch = tmp_path / '0001-x.patch'
+	patch.write_text('')
+	log = tmp_path / 'checkpatch-0001-x.log'
+	log.write_text('total: 0 errors, 0 warnings, 0 checks, 9 lines checked\n')
+	with pytest.raises(CheckFailed, match='accept no finding'):
+		style.stale_exceptions([patch], tmp_path, tmp_path)
+	# Two lines of one message need two findings of it.
+	finding = 'WARNING:LONG_LINE: line length of 101 exceeds 100 columns\n'
+	log.write_text(finding + 'total: 0 errors, 1 warnings, 0 checks, 9 lines checked\n')
+	style.stale_exceptions([patch], tmp_path, tmp_path)
+	path.write_text(line * 2)
+	with pytest.raises(CheckFailed, match='1 of 2 lines'):
+		style.stale_exceptions([patch], tmp_path, tmp_path)
+	# A log older than its patch is not read: checkpatch runs again.
+	path.write_text(line)
+	os.utime(log, (0, 0))
+	monkeypatch.setattr(style, 'run', lambda *a, **k: _Proc(
+		'total: 0 errors, 0 warnings, 0 checks, 9 lines checked\n', 0))
+	with pytest.raises(CheckFailed, match='accept no finding'):
+		style.stale_exceptions([patch], tmp_path, tmp_path)
 
 
 # 5. The KVM probe boots the known good kernel, not the one under test ------
@@ -267,7 +285,72 @@ def test_bisect_names_files_no_config_builds(monkeypatch: pytest.MonkeyPatch,
 	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
 	bisect.compile_elsewhere(ctx)                # type: ignore[arg-type]
 	assert [(r.status, r.why) for r in ctx.report.results] == [
-		(report.SKIP, 'built by no configuration here: lib/tests/only_uml.o')]
+		(report.SKIP, 'built by no configuration here at this patch: lib/tests/only_uml.o')]
+
+
+class _K:
+	"""A kernel of the bisect tests: what it builds at HEAD, its out dir."""
+
+	def __init__(self, name: str, objs: set[str], tmp_path: Path) -> None:
+		self.name, self.objs = name, objs
+		self.out = tmp_path / name
+		self.out.mkdir(exist_ok=True)
+
+	def builds(self, o: str) -> bool:
+		return o in self.objs
+
+
+def test_bisect_compiles_what_x86_64_did_not_at_that_patch(monkeypatch: pytest.MonkeyPatch,
+							   tmp_path: Path) -> None:
+	"""x86_64 builds panic_hooks.o at HEAD, but the walk did not compile it
+	at the patch that adds it (nothing selected it yet): it is not counted
+	as built; i386 lacks the symbol there too, so it is a SKIP saying so."""
+	obj = 'kernel/panic_hooks.o'
+	known = {'x86_64': _K('x86_64', {obj}, tmp_path), 'i386': _K('i386', {obj}, tmp_path)}
+	(known['x86_64'].out / 'bisect-compiled.json').write_text(json.dumps({'c5': []}))
+	(known['i386'].out / '.config').write_text('CONFIG_X86_32=y\n')
+
+	class Ctx:
+		stages = report.Stages()
+		report = Report('t')
+		kernels = known
+
+		def kernel(self, name: str) -> _K:
+			return known.get(name, _K(name, set(), tmp_path))
+
+		def forget_built(self, name: str) -> None:
+			pass
+	ctx = Ctx()
+	monkeypatch.setattr(bisect, 'steps', lambda: [bisect.Step('c5', 'panic: Add slots',
+								  ['kernel/panic_hooks.c'])])
+	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
+	monkeypatch.setattr(bisect.kernels, 'make', lambda *a, **k: None)
+	monkeypatch.setattr(bisect, 'unmet_symbol', lambda tree, config, o: 'CONFIG_PANIC_HOOKS')
+	bisect.compile_elsewhere(ctx)                # type: ignore[arg-type]
+	assert [(r.status, r.why) for r in ctx.report.results] == [
+		(report.SKIP, 'built by no configuration here at this patch: '
+		 'kernel/panic_hooks.o (CONFIG_PANIC_HOOKS not set in i386)')]
+
+
+def test_bisect_each_patch_starts_from_the_kernels_config(monkeypatch: pytest.MonkeyPatch,
+							  tmp_path: Path) -> None:
+	"""olddefconfig at an earlier patch drops a symbol that patch lacks; the
+	next patch must start from the saved .config, not that remnant."""
+	k = _K('i386', set(), tmp_path)
+	(k.out / '.config').write_text('CONFIG_A=y\n')
+	monkeypatch.setattr(bisect.kernels, 'make', lambda *a, **kw: None)
+	saved = b'CONFIG_A=y\nCONFIG_NEW_TEST=y\n'
+	assert bisect._configure_at(k, saved) == saved.decode()     # type: ignore[arg-type]
+
+
+def test_bisect_make_that_writes_nothing_fails(monkeypatch: pytest.MonkeyPatch,
+					       tmp_path: Path) -> None:
+	k = _K('arm', set(), tmp_path)
+	(k.out / 'kernel').mkdir()
+	(k.out / 'kernel/panic_hooks.o').write_text('of another commit')
+	monkeypatch.setattr(bisect.kernels, 'make', lambda *a, **kw: None)
+	with pytest.raises(CheckFailed, match='did not write kernel/panic_hooks.o'):
+		bisect._compile(k, ['kernel/panic_hooks.o'])     # type: ignore[arg-type]
 
 
 def _qmp_pair(tmp_path: Path) -> tuple[qemu.Qemu, socket.socket]:
@@ -486,18 +569,95 @@ def test_a_boot_that_hangs_before_init_is_booted_once_more(
 # 8. A part of the size breakdown that no longer matches is an error -------
 
 def test_size_part_that_matches_nothing_is_an_error() -> None:
-	part = size_parts.Part('the test message', (('\tpr_info("gone\\n");\n', ''),))
+	part = size_parts.Part('the test message', (('\tpr_info("gone\\n");\n', ''),),
+			       header=(('\tint gone;\n', ''),))
 	text = 'void f(void)\n{\n\tpr_info("here\\n");\n}\n'
+	header = 'struct s {\n\tint gone;\n};\n'
+
+	def texts(source: str, h: str = header) -> dict[str, str]:
+		return {size_parts.SOURCE: source, size_parts.HEADER: h}
 	with pytest.raises(size_parts.Mismatch, match='0 times'):
-		size_parts.without(text, [part])
+		size_parts.without(texts(text), [part])
 	with pytest.raises(size_parts.Mismatch, match='2 times'):
-		size_parts.without(text.replace('here', 'gone') * 2, [part])
-	assert size_parts.without(text.replace('here', 'gone'), [part]) == 'void f(void)\n{\n}\n'
+		size_parts.without(texts(text.replace('here', 'gone') * 2), [part])
+	with pytest.raises(size_parts.Mismatch, match='panic_hooks_internal.h 0 times'):
+		size_parts.without(texts(text.replace('here', 'gone'), 'struct s {\n};\n'), [part])
+	assert size_parts.without(texts(text.replace('here', 'gone')), [part]) == texts(
+		'void f(void)\n{\n}\n', 'struct s {\n};\n')
 
 
 def test_size_parts_edit_separate_text() -> None:
 	"""Parts measured alone and together: no two edits touch the same text,
 	or "without all of them" would fail on the source."""
-	olds = [old for part in size_parts.PARTS for old, _ in part.edits]
+	parts = list(size_parts.PARTS) + [size_parts.ALL_GONE]
+	olds = [old for part in parts for old, _ in part.edits + part.header]
 	for a in olds:
 		assert not [b for b in olds if b is not a and (a in b or b in a)]
+
+
+# 9. The search for a forced switch sees every way of writing it ---------
+
+@pytest.mark.parametrize('text', [
+	'\tcrash_kexec_post_notifiers = true;',
+	'\tWRITE_ONCE(crash_kexec_post_notifiers, true);',
+	'do { *(volatile typeof(crash_kexec_post_notifiers) *)&(crash_kexec_post_notifiers) = (1); }'])
+def test_forced_switch_found(text: str) -> None:
+	assert slot_users.ASSIGNMENT.search(text)
+
+
+@pytest.mark.parametrize('text', [
+	'\tif (crash_kexec_post_notifiers == true)',
+	'\tif (READ_ONCE(crash_kexec_post_notifiers))',
+	'*(const volatile typeof(crash_kexec_post_notifiers) *)&(crash_kexec_post_notifiers);',
+	'\t_crash_kexec_post_notifiers = true;'])
+def test_reading_the_switch_is_not_forcing_it(text: str) -> None:
+	assert not slot_users.ASSIGNMENT.search(text)
+
+
+# 10. A QEMU whose vCPU threads cannot be found is not a quiet guest -------
+
+def test_no_vcpu_thread_is_not_quiet() -> None:
+	with pytest.raises(CheckFailed, match='no vCPU thread'):
+		qemu.vcpu_sample(os.getpid())
+
+
+# 11. Without a capture kernel, a crashing hook must show that it ran -----
+
+def test_hook_cell_without_its_line_fails() -> None:
+	"""pvpanic's notifier sends the one event even when the hook never ran:
+	the event and the reboot alone would pass a hook that was not called."""
+	ran = torture.HookFigures(False, None, 1, 3.01, 'serial.log', reentered_line=True)
+	assert torture.expect_hook(ran, 'fault', capture=False)
+	not_run = torture.HookFigures(False, None, 1, 3.01, 'serial.log')
+	with pytest.raises(CheckFailed, match='did not run'):
+		torture.expect_hook(not_run, 'fault', capture=False)
+
+
+def test_stopped_qemu_has_no_exit_code(tmp_path: Path) -> None:
+	"""kill() leaves a status behind: a run the harness stopped must not
+	read as a guest that rebooted."""
+	q = qemu.Qemu(_machine(tmp_path), tmp_path)
+	q.proc = subprocess.Popen(['sleep', '30'])
+	q.proc.kill()
+	q.proc.wait()
+	assert qemu.exit_code(q, ended=False) is None
+	assert qemu.exit_code(q, ended=True) == -9
+
+
+# 12. Object sizes leave out what vmlinux never holds ---------------------
+
+def test_object_size_without_discarded_sections() -> None:
+	from phlib import size
+	readelf = '''Section Headers:
+  [Nr] Name              Type            Address          Off    Size   ES Flg Lk Inf Al
+  [ 0]                   NULL            0000000000000000 000000 000000 00      0   0  0
+  [ 1] .text             PROGBITS        0000000000000000 000040 000435 00  AX  0   0 16
+  [ 2] .rela.text        RELA            0000000000000000 001040 000678 18   I 26   1  8
+  [ 3] .data             PROGBITS        0000000000000000 000480 0000a8 00  WA  0   0 32
+  [ 6] .export_symbol    PROGBITS        0000000000000000 000528 000020 00   A  0   0  8
+  [ 8] .bss              NOBITS          0000000000000000 000600 000010 00  WA  0   0  8
+  [13] .discard.reachable PROGBITS        0000000000000000 000914 000004 00      0   0  1
+  [22] .discard.addressable PROGBITS        0000000000000000 000a00 000010 00  WA  0   0  8
+  [24] .comment          PROGBITS        0000000000000000 000a10 000028 01  MS  0   0  1
+'''
+	assert size.sections(readelf) == size.Size(0x435, 0xa8, 0x10)
