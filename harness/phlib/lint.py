@@ -29,11 +29,18 @@ def touched_objects(kernel: Kernel, tree: Path) -> list[str]:
 
 
 def _findings(kernel: Kernel, objects: list[str], sparse: bool, logfile: Path) -> Counter:
-	"""Rebuild objects with W=1 (and sparse, C=2): their findings."""
+	"""Rebuild objects with W=1 (and sparse, C=2): their findings. Each
+	object is removed first, so that it is compiled whatever make thinks
+	of its age, and must exist after: an object make skipped would have
+	no findings to report."""
 	logfile.write_text('')
+	for o in objects:
+		(kernel.out / o).unlink(missing_ok=True)
 	extra = ('W=1', 'C=2') if sparse else ('W=1',)
 	proc = kernels.make(kernel, *objects, extra=extra, logfile=logfile, check=False)
 	expect(proc.returncode == 0, f'W=1/sparse build of {kernel.name} failed', logfile)
+	missing = [o for o in objects if not (kernel.out / o).exists()]
+	expect(not missing, f'make did not write {" ".join(missing)}', logfile)
 	return parsers.findings(logfile.read_text())
 
 

@@ -56,7 +56,13 @@ def none_preprocessed(ctx: Context, kernel: str, files: list[str]) -> str:
 	switch nowhere, and the slot users among them register their slot."""
 	k = ctx.kernel(kernel)
 	targets = [f[:-2] + '.i' for f in files]
+	# Removed first: a .i left by an earlier run must not stand in for one
+	# that make did not write.
+	for target in targets:
+		(k.out / target).unlink(missing_ok=True)
 	kernels.make(k, *targets, logfile=common.LOGS / f'preprocessed-{k.name}.log')
+	missing = [t for t in targets if not (k.out / t).exists()]
+	expect(not missing, f'make did not write {" ".join(missing)}')
 	for f, target in zip(files, targets):
 		text = (k.out / target).read_text(errors='replace')
 		expect(not ASSIGNMENT.search(text), f'{target} assigns crash_kexec_post_notifiers',

@@ -661,3 +661,15 @@ def test_object_size_without_discarded_sections() -> None:
   [24] .comment          PROGBITS        0000000000000000 000a10 000028 01  MS  0   0  1
 '''
 	assert size.sections(readelf) == size.Size(0x435, 0xa8, 0x10)
+
+
+# 13. An object make did not compile has no findings: not a clean one -----
+
+def test_lint_object_make_skipped_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	from phlib import lint
+	k = _K('x86_64', set(), tmp_path)
+	(k.out / 'kernel').mkdir()
+	(k.out / 'kernel/panic.o').write_text('compiled with W=1 by an earlier run')
+	monkeypatch.setattr(lint.kernels, 'make', lambda *a, **kw: _Proc('', 0))
+	with pytest.raises(CheckFailed, match='did not write kernel/panic.o'):
+		lint._findings(k, ['kernel/panic.o'], True, tmp_path / 'w1.log')  # type: ignore[arg-type]
