@@ -117,12 +117,14 @@ _TIMESTAMP = re.compile(r'^\[\s*[\d.]+\]\s?')
 _RESULT = re.compile(r'^(\s*)(ok|not ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(\w+)\s*(.*))?$')
 
 
-def ktap(text: str) -> list[KtapCase]:
-	"""The test cases of KTAP output, console timestamps allowed. A suite
-	starts with its "# Subtest:" line, indented as its cases are, and ends
-	with its own result, indented less. A "# SKIP" directive makes a case
-	SKIP whatever its ok; only a plain "ok" is a PASS."""
-	cases = []
+def _walk_ktap(text: str) -> tuple[list[KtapCase], dict[str, int], set[str]]:
+	"""KTAP output, console timestamps allowed: its cases, each suite's
+	plan, and the suites that printed their own result. A suite starts
+	with its "# Subtest:" line, indented as its cases and its plan are, and
+	ends with its own result, indented less."""
+	cases: list[KtapCase] = []
+	plans: dict[str, int] = {}
+	ended: set[str] = set()
 	suites: list[tuple[int, str]] = []
 	for raw in text.splitlines():
 		line = _TIMESTAMP.sub('', raw)
@@ -130,13 +132,17 @@ def ktap(text: str) -> list[KtapCase]:
 		if sub:
 			suites.append((len(sub.group(1)), sub.group(2)))
 			continue
+		plan = re.match(r'^(\s*)1\.\.(\d+)\s*$', line)
+		if plan and suites and len(plan.group(1)) == suites[-1][0]:
+			plans.setdefault(suites[-1][1], int(plan.group(2)))
+			continue
 		m = _RESULT.match(line)
 		if not m:
 			continue
 		indent, ok, _, name, directive, reason = m.groups()
 		name = (name or '').strip()
 		if suites and name == suites[-1][1] and len(indent) < suites[-1][0]:
-			suites.pop()
+			ended.add(suites.pop()[1])
 			continue
 		if not suites or len(indent) < suites[-1][0]:
 			continue
@@ -145,7 +151,14 @@ def ktap(text: str) -> list[KtapCase]:
 		else:
 			status = 'PASS' if ok == 'ok' else 'FAIL'
 		cases.append(KtapCase(suites[-1][1], name, status, (reason or '').strip()))
-	return cases
+	return cases, plans, ended
+
+
+def ktap(text: str) -> list[KtapCase]:
+	"""The test cases of KTAP output (see _walk_ktap()). A "# SKIP"
+	directive makes a case SKIP whatever its ok; only a plain "ok" is a
+	PASS."""
+	return _walk_ktap(text)[0]
 
 
 def ktap_gaps(text: str, suites: set[str]) -> list[str]:
@@ -155,24 +168,8 @@ def ktap_gaps(text: str, suites: set[str]) -> list[str]:
 	--raw_output exits 0 whatever the output held, and ktap() sees only
 	the cases that printed: this is what makes a crash after case 4 of
 	16 a failure rather than four passes."""
-	plans: dict[str, int] = {}
-	ended: set[str] = set()
-	open_: list[tuple[int, str]] = []
-	for raw in text.splitlines():
-		line = _TIMESTAMP.sub('', raw)
-		sub = re.match(r'^(\s*)# Subtest: (\S+)', line)
-		if sub:
-			open_.append((len(sub.group(1)), sub.group(2)))
-			continue
-		plan = re.match(r'^(\s*)1\.\.(\d+)\s*$', line)
-		if plan and open_ and len(plan.group(1)) == open_[-1][0]:
-			plans.setdefault(open_[-1][1], int(plan.group(2)))
-			continue
-		m = _RESULT.match(line)
-		if m and open_ and (m.group(4) or '').strip() == open_[-1][1] and \
-				len(m.group(1)) < open_[-1][0]:
-			ended.add(open_.pop()[1])
-	ran = Counter(c.suite for c in ktap(text))
+	cases, plans, ended = _walk_ktap(text)
+	ran = Counter(c.suite for c in cases)
 	gaps = []
 	for suite in sorted(suites):
 		if suite not in plans:
