@@ -2,10 +2,10 @@
 """Every prefix of the series must build. The x86_64 guest is built at
 base, then after each patch, incrementally in its own output directory, so
 that the walk ends with the x86_64 kernel every later check uses; then the
-files each patch changes that the x86_64 guest does not build are compiled
-at that patch in the configurations that build them (the other
+files each patch changes that the walk did not compile at that patch are
+compiled there in the first configuration that builds them (the other
 architectures, the modules kernel), and the files no configuration here
-builds are reported as skipped, by name."""
+builds at that patch are reported as skipped, by name."""
 
 import json
 import re

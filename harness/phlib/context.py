@@ -45,7 +45,9 @@ class Context:
 			common.ensure_packages()
 			self.src = source.prepare_pristine()
 			source.create_kernel_tree(self.src)
-			source.build_tree()
+			# At build/linux's HEAD before any check reads it (kernel-doc,
+			# KUnit): a rebase since the last build leaves it behind.
+			source.checkout_build_tree('HEAD')
 
 	def mark_built(self, name: str) -> None:
 		"""name was built by other means (the bisect walk)."""

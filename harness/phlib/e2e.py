@@ -92,6 +92,25 @@ def hooks_after_notifiers_when_asked(ctx: Context) -> str:
 	return f'Mem-Info:, then the hook, then the capture; PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}'
 
 
+def hook_faults_after_notifiers(ctx: Context) -> str:
+	"""With crash_kexec_post_notifiers, a hook that oopses after the
+	notifiers does not run them again. The panic it causes comes back
+	through panic(), past the notifiers, panic_print and kmsg_dump that
+	already ran: one "Mem-Info:" report, the hook re-entered, a capture."""
+	out = qemu.run(scenario.machine(ctx.guest('x86_64'), 'hook-fault-post-notifiers', 'kdump',
+					'crash_kexec_post_notifiers panic_print=0x02 ' + HOOK_FAULT,
+					disk=True))
+	d = scenario.expect_captured(out)
+	expect(out.first('Oops in a pre-kdump panic hook') is not None,
+	       'the hook did not oops (no "Oops in a pre-kdump panic hook" panic)', out.serial)
+	expect(out.count('Mem-Info:') == 1, f'panic_print ran {out.count("Mem-Info:")} times: the '
+	       'notifiers and kmsg_dump ran again for the hook\'s panic', out.serial)
+	record = _record(d)
+	expect([(r.slot, r.status) for r in record] == [('pvpanic', 'reentered')],
+	       f'PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}, expected pvpanic:reentered')
+	return f'one Mem-Info: report; PANIC_HOOKS={d.vmcoreinfo["PANIC_HOOKS"]}'
+
+
 def _reentered(ctx: Context, name: str, append: str, said: str) -> str:
 	out = qemu.run(scenario.machine(ctx.guest('x86_64'), name, 'kdump', append, disk=True))
 	d = scenario.expect_captured(out)

@@ -352,6 +352,12 @@ class Qemu:
 		return _stat_cpu(Path(f'/proc/{self.proc.pid}/stat'))
 
 	def vcpus(self) -> VcpuSample:
+		"""The vCPU threads' sample; a QEMU that is gone says so, with its
+		exit status, rather than that its threads cannot be read."""
+		if not self.alive():
+			raise CheckFailed(f'QEMU exited during the window (exit code {self.proc.poll()}): '
+					  'a guest that is gone is not a halted guest',
+					  self.rundir / 'serial.log')
 		return vcpu_sample(self.proc.pid)
 
 	def wait(self, until: Optional[Callable[['Qemu'], bool]] = None,

@@ -45,9 +45,10 @@ class Size:
 ZERO = Size(0, 0, 0)
 
 
-# Sections of an object that the vmlinux link throws away (vmlinux.lds.h):
-# size(1) of the object counts them, vmlinux never holds them.
-DISCARDED = ('.discard', '.export_symbol')
+# Sections of an object that every vmlinux link throws away (DISCARDS in
+# vmlinux.lds.h; .exit.text is kept by x86): size(1) of the object counts
+# them, vmlinux never holds them.
+DISCARDED = ('.discard', '.export_symbol', '.modinfo', '.exitcall.exit', '.gnu.version')
 _SECTION = re.compile(r'^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)'
 		      r'\s+[0-9a-f]+\s+([A-Za-z]*)\s+\d+\s+\d+\s+\d+\s*$')
 

@@ -121,7 +121,7 @@ def checks() -> list[Check]:
 			('x86_64', 'x86_64-unpatched'), 'kdump'))
 	hooks: list[Callable[[Context], str]] = [
 		e2e.hook_runs_before_capture, e2e.hook_runs_before_capture_smp2,
-		e2e.hooks_after_notifiers_when_asked, e2e.hook_faults,
+		e2e.hooks_after_notifiers_when_asked, e2e.hook_faults_after_notifiers, e2e.hook_faults,
 		e2e.hook_panics, e2e.hooks_disabled, e2e.hooks_bad_param, e2e.hook_without_capture_kernel]
 	cs += [Check(f'hooks: {_title(h)}', h, ('x86_64',), 'hooks') for h in hooks]
 	halts: list[Callable[[Context], str]] = [
@@ -181,7 +181,7 @@ def checks() -> list[Check]:
 	for name in distro.KERNELS:
 		cs.append(Check(f'distro: Debian 12 with kdump-tools captures {name} (cached runs only)',
 				_with(distro.check, name, True), (), 'distro'))
-	cs.append(Check('bisect: the files x86_64 does not build, compiled at each patch',
+	cs.append(Check('bisect: the files the x86_64 walk did not compile, compiled at each patch',
 			bisect.compile_elsewhere, bisect.OTHERS, 'bisect'))
 	return cs
 

@@ -673,3 +673,18 @@ def test_lint_object_make_skipped_fails(monkeypatch: pytest.MonkeyPatch, tmp_pat
 	monkeypatch.setattr(lint.kernels, 'make', lambda *a, **kw: _Proc('', 0))
 	with pytest.raises(CheckFailed, match='did not write kernel/panic.o'):
 		lint._findings(k, ['kernel/panic.o'], True, tmp_path / 'w1.log')  # type: ignore[arg-type]
+
+
+# 14. Checks that read the build tree read build/linux's HEAD -------------
+
+def test_prepare_source_puts_the_build_tree_at_head(monkeypatch: pytest.MonkeyPatch) -> None:
+	"""kernel-doc and KUnit read the build tree before any build moves it:
+	after a rebase it still held the previous HEAD, and both checked that."""
+	at: list[str] = []
+	monkeypatch.setattr(context.common, 'ensure_packages', lambda *a: None)
+	monkeypatch.setattr(context.source, 'prepare_pristine', lambda: Path('/nonexistent'))
+	monkeypatch.setattr(context.source, 'create_kernel_tree', lambda src: None)
+	monkeypatch.setattr(context.source, 'checkout_build_tree', at.append)
+	ctx = context.Context(Report('t'), report.Stages())
+	ctx.prepare_source()
+	assert at == ['HEAD']
