@@ -147,6 +147,7 @@ def _compile_step(ctx: Context, step: Step, objects: list[str], others: list[ker
 		source.checkout_build_tree(step.commit)
 		config_now: dict[str, str] = {}
 		for o in objects:
+			reasons = []
 			for k in candidates[o]:
 				if k.name not in config_now:
 					config_now[k.name] = _configure_at(k, configs.get(k.name))
@@ -154,9 +155,9 @@ def _compile_step(ctx: Context, step: Step, objects: list[str], others: list[ker
 				if not unmet:
 					plan.setdefault(k.name, []).append(o)
 					break
-				why_not.setdefault(o, []).append(f'{unmet} not set in {k.name}')
+				reasons.append(f'{unmet} not set in {k.name}')
 			else:
-				why_not.setdefault(o, [])
+				why_not[o] = reasons
 	for name, objs in plan.items():
 		k = ctx.kernels[name]
 		ctx.report.check(f'bisect compile: {step.subject} ({name})',

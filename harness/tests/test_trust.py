@@ -332,6 +332,40 @@ def test_bisect_compiles_what_x86_64_did_not_at_that_patch(monkeypatch: pytest.M
 		 'kernel/panic_hooks.o (CONFIG_PANIC_HOOKS not set in i386)')]
 
 
+def test_bisect_a_later_configuration_that_builds_it_is_no_skip(
+		monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+	"""i386 lacks the symbol at that patch, 32-bit arm has it: compiled
+	there, and not also reported as built by none."""
+	obj = 'kernel/panic_hooks.o'
+	known = {'x86_64': _K('x86_64', {obj}, tmp_path), 'i386': _K('i386', {obj}, tmp_path),
+		 'arm': _K('arm', {obj}, tmp_path)}
+	(known['x86_64'].out / 'bisect-compiled.json').write_text(json.dumps({'c6': []}))
+	for name in ('i386', 'arm'):
+		(known[name].out / '.config').write_text(f'CONFIG_{name.upper()}=y\n')
+
+	class Ctx:
+		stages = report.Stages()
+		report = Report('t')
+		kernels = known
+
+		def kernel(self, name: str) -> _K:
+			return known.get(name, _K(name, set(), tmp_path))
+
+		def forget_built(self, name: str) -> None:
+			pass
+	ctx = Ctx()
+	monkeypatch.setattr(bisect, 'steps', lambda: [bisect.Step('c6', 'panic: Add slots',
+								  ['kernel/panic_hooks.c'])])
+	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
+	monkeypatch.setattr(bisect.kernels, 'make', lambda *a, **k: None)
+	monkeypatch.setattr(bisect, 'unmet_symbol', lambda tree, config, o:
+			    None if 'ARM' in config else 'CONFIG_PANIC_HOOKS')
+	monkeypatch.setattr(bisect, '_compile', lambda k, objs: ' '.join(objs))
+	bisect.compile_elsewhere(ctx)                # type: ignore[arg-type]
+	assert [(r.name, r.status) for r in ctx.report.results] == [
+		('bisect compile: panic: Add slots (arm)', report.PASS)]
+
+
 def test_bisect_each_patch_starts_from_the_kernels_config(monkeypatch: pytest.MonkeyPatch,
 							  tmp_path: Path) -> None:
 	"""olddefconfig at an earlier patch drops a symbol that patch lacks; the
