@@ -300,6 +300,20 @@ class _K:
 		return o in self.objs
 
 
+class _BisectCtx:
+	"""The context compile_elsewhere() needs: kernels by name, a report."""
+
+	def __init__(self, known: dict[str, _K], tmp_path: Path) -> None:
+		self.stages, self.report, self.kernels = report.Stages(), Report('t'), known
+		self.tmp_path = tmp_path
+
+	def kernel(self, name: str) -> _K:
+		return self.kernels.get(name, _K(name, set(), self.tmp_path))
+
+	def forget_built(self, name: str) -> None:
+		pass
+
+
 def test_bisect_compiles_what_x86_64_did_not_at_that_patch(monkeypatch: pytest.MonkeyPatch,
 							   tmp_path: Path) -> None:
 	"""x86_64 builds panic_hooks.o at HEAD, but the walk did not compile it
@@ -310,17 +324,7 @@ def test_bisect_compiles_what_x86_64_did_not_at_that_patch(monkeypatch: pytest.M
 	(known['x86_64'].out / 'bisect-compiled.json').write_text(json.dumps({'c5': []}))
 	(known['i386'].out / '.config').write_text('CONFIG_X86_32=y\n')
 
-	class Ctx:
-		stages = report.Stages()
-		report = Report('t')
-		kernels = known
-
-		def kernel(self, name: str) -> _K:
-			return known.get(name, _K(name, set(), tmp_path))
-
-		def forget_built(self, name: str) -> None:
-			pass
-	ctx = Ctx()
+	ctx = _BisectCtx(known, tmp_path)
 	monkeypatch.setattr(bisect, 'steps', lambda: [bisect.Step('c5', 'panic: Add slots',
 								  ['kernel/panic_hooks.c'])])
 	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
@@ -343,17 +347,7 @@ def test_bisect_a_later_configuration_that_builds_it_is_no_skip(
 	for name in ('i386', 'arm'):
 		(known[name].out / '.config').write_text(f'CONFIG_{name.upper()}=y\n')
 
-	class Ctx:
-		stages = report.Stages()
-		report = Report('t')
-		kernels = known
-
-		def kernel(self, name: str) -> _K:
-			return known.get(name, _K(name, set(), tmp_path))
-
-		def forget_built(self, name: str) -> None:
-			pass
-	ctx = Ctx()
+	ctx = _BisectCtx(known, tmp_path)
 	monkeypatch.setattr(bisect, 'steps', lambda: [bisect.Step('c6', 'panic: Add slots',
 								  ['kernel/panic_hooks.c'])])
 	monkeypatch.setattr(bisect.source, 'checkout_build_tree', lambda c: None)
