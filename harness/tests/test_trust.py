@@ -178,6 +178,23 @@ def test_hook_cell_verdicts() -> None:
 		torture.expect_hook(torture.HookFigures(False, None, 1, None, ''), 'all-cpus', False)
 
 
+def test_hook_after_notifiers_expects_the_notifiers_event() -> None:
+	"""With crash_kexec_post_notifiers, pvpanic's notifier reports before a
+	hook that dies: one event, where the same crash without the switch
+	must give none (the hook never finished reporting)."""
+	died = torture.HookFigures(True, 'pvpanic:reentered:0', 1, None, '')
+	assert torture.expect_hook(died, 'fault-after-notifiers', True)
+	with pytest.raises(CheckFailed, match='1 pvpanic events, expected 0'):
+		torture.expect_hook(died, 'fault-under-die-lock', True)
+	with pytest.raises(CheckFailed, match='0 pvpanic events, expected 1'):
+		torture.expect_hook(torture.HookFigures(True, 'pvpanic:reentered:0', 0, None, ''),
+				    'fault-after-notifiers', True)
+	# The hook must still have run: its status says it re-entered.
+	with pytest.raises(CheckFailed, match='expected the pvpanic hook once'):
+		torture.expect_hook(torture.HookFigures(True, 'pvpanic:ok:900', 1, None, ''),
+				    'fault-after-notifiers', True)
+
+
 # 4. checkpatch: an abort fails, exceptions are exact, stale ones reported ---
 
 class _Proc:
