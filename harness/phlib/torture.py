@@ -21,6 +21,7 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import kernels, measure, qemu, scenario
@@ -38,6 +39,43 @@ QUIET_WAKEUPS_PER_S = 1.0
 
 
 @dataclass(frozen=True)
+class GuestNmi:
+	"""An NMI the guest raises itself, where the host cannot inject one."""
+	crash: str
+	append: str
+	proof: str                       # the console line of a panic from it
+
+
+# arm64 has no NMI the host can inject. With GICv3's priority masking
+# (pseudo-NMIs), the PMU interrupt of the perf hard lockup detector is one,
+# and it panics the CPU that LKDTM's HARDLOCKUP keeps with interrupts off.
+PSEUDO_NMI_WATCHDOG = GuestNmi('HARDLOCKUP',
+			       'irqchip.gicv3_pseudo_nmi=1 nmi_watchdog=panic watchdog_thresh=1',
+			       'Kernel panic - not syncing: Hard LOCKUP')
+GUEST_NMI = {'arm64-gicv3': PSEUDO_NMI_WATCHDOG}
+
+
+@dataclass(frozen=True)
+class NmiWay:
+	"""How a cell panics: in NMI context, or the cell's own way."""
+	crash: str
+	append: str
+	host_injects: bool = False
+	proof: str = ''                  # the console line that shows it, if any
+
+
+def panic_from_nmi(platform: str) -> NmiWay:
+	"""The host's NMI where QMP can inject one (/init waits for it), else
+	the guest's own; Skipped where there is neither."""
+	guest = GUEST_NMI.get(platform)
+	if guest:
+		return NmiWay(guest.crash, guest.append, False, guest.proof)
+	if PLATFORMS[platform].nmi:
+		return NmiWay('nmi', 'unknown_nmi_panic=1', True)
+	raise Skipped(f'{platform} has no NMI, from the host or the guest, to panic on')
+
+
+@dataclass(frozen=True)
 class Context_:
 	"""A way into the panic path: what /init crashes with, and how."""
 	name: str
@@ -45,7 +83,7 @@ class Context_:
 	append: str = ''
 	smp: int = 1
 	cpu: int = -1
-	nmi: bool = False                # the host injects an NMI
+	nmi: bool = False                # in NMI context: see panic_from_nmi()
 	skip: dict[str, str] = field(default_factory=dict)   # platform: why not
 	# platform: why the wait may spin there (documented fallbacks); the
 	# reboot must still come on time.
@@ -67,7 +105,8 @@ CONTEXTS = {c.name: c for c in (
 	# BUG() in a task, oops=panic: under die_lock; on riscv the breakpoint
 	# trap is taken as an NMI, so this is its panic in NMI context.
 	Context_('oops', 'BUG', 'oops=panic'),
-	Context_('nmi', 'nmi', 'unknown_nmi_panic=1', nmi=True,
+	Context_('nmi', 'nmi', nmi=True,
+		 skip={'arm64-gicv2': 'GICv2 has no priority masking, so arm64 has no NMI there'},
 		 spins={'ppc64le': 'powerpc does not halt in a system reset (NMI) handler: the '
 			'wait spins there, as documented in its patch'}),
 	Context_('process-smp2', 'sysrq', smp=2, cpu=1,
@@ -109,6 +148,7 @@ class HookCase:
 	status: str = 'ok'              # the pvpanic hook's status in the record
 	# crash_kexec_post_notifiers: pvpanic's notifier reports before the hook runs
 	notifiers_first: bool = False
+	nmi: bool = False               # crash and append from panic_from_nmi()
 
 
 HOOK_CASES = {c.name: c for c in (
@@ -121,6 +161,7 @@ HOOK_CASES = {c.name: c for c in (
 	HookCase('fault-after-notifiers', 'EXCEPTION',
 		 'oops=panic crash_kexec_post_notifiers ' + HOOK_FAULT, status='reentered',
 		 notifiers_first=True),
+	HookCase('nmi', '', '', nmi=True),
 )}
 
 
@@ -226,16 +267,26 @@ def context_cell(ctx: Context, context: str, platform: str, kernel: str = '') ->
 	c = CONTEXTS[context]
 	if platform in c.skip:
 		raise Skipped(c.skip[platform])
-	if c.nmi and not PLATFORMS[platform].nmi:
-		raise Skipped(f'{platform} has no NMI the host can inject for a panic')
+	way = panic_from_nmi(platform) if c.nmi else NmiWay(c.crash, c.append)
 	kernel = kernel or KERNEL_OF[platform]
-	if kernel.endswith('-unpatched') and c.crash in SERIES_CRASH_TYPES:
-		raise Skipped(f'LKDTM has no {c.crash} without the series')
+	if kernel.endswith('-unpatched') and way.crash in SERIES_CRASH_TYPES:
+		raise Skipped(f'LKDTM has no {way.crash} without the series')
 	g = ctx.guest(kernel)
-	f = wait_cell(g, platform, f'{g.name}-{platform}-{context}', c.crash, c.append, c.smp,
-		      c.cpu, c.nmi)
+	f = wait_cell(g, platform, f'{g.name}-{platform}-{context}', way.crash, way.append, c.smp,
+		      c.cpu, way.host_injects)
+	if way.proof:
+		expect_panic_line(f, way.proof)
 	f.spins = c.spins.get(platform, '')
 	return f
+
+
+def expect_panic_line(f: WaitFigures, line: str) -> None:
+	"""Both runs of a wait cell panicked with line: a guest that crashed
+	some other way (its NMI never came, say) is not this cell's context."""
+	for log in f.logs:
+		text = Path(log).read_text(errors='replace')
+		expect(line in text, f'no "{line}" on the console: the panic did not come from '
+		       'where this cell says', Path(log))
 
 
 def tick_cell(ctx: Context, tick: str, platform: str = TICK_PLATFORM,
@@ -262,11 +313,19 @@ REENTERED_LINE = 'hook pvpanic re-entered the panic path'
 
 def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigures:
 	h = HOOK_CASES[case]
+	way = panic_from_nmi(platform) if h.nmi else NmiWay(h.crash, h.append)
 	g = ctx.guest(KERNEL_OF[platform])
 	label = f'hook-{case}-{platform}-{"kdump" if capture else "reboot"}'
-	m = _machine(g, platform, label, h.crash, h.append, -1 if capture else REBOOT_SECONDS,
-		     h.smp, mode='kdump' if capture else 'panic')
-	out = qemu.run(m)
+	m = _machine(g, platform, label, way.crash, way.append,
+		     -1 if capture else REBOOT_SECONDS, h.smp, mode='kdump' if capture else 'panic')
+	out = _run(m, _nmi_action) if way.host_injects else qemu.run(m)
+	# printk in NMI context only stores the line, and kdump is entered
+	# before the console is flushed: only the cell without a capture kernel
+	# can show the panic line. With one, the CPU that LKDTM keeps spinning
+	# with interrupts off can only have been taken to kdump by an NMI.
+	expect(capture or not way.proof or bool(out.first(way.proof)),
+	       f'no "{way.proof}" on the console: the panic did not come from where this cell '
+	       'says', out.serial)
 	events = len(out.events_named('GUEST_PANICKED', 'GUEST_CRASHLOADED'))
 	if capture:
 		banner = scenario.capture_banner(out)

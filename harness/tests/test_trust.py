@@ -166,6 +166,36 @@ def test_wait_cell_verdicts() -> None:
 		torture.expect_wait(torture.WaitFigures(5.0, 4.0, 0, 4.0, [], 'why'))
 
 
+def test_guest_nmi_cell_needs_its_panic_line(tmp_path: Path) -> None:
+	"""arm64's nmi cell is only an NMI cell if the hard lockup detector's
+	NMI panicked the guest, in both runs: a guest that panicked otherwise,
+	or never, fails it, on time or not."""
+	proof = torture.PSEUDO_NMI_WATCHDOG.proof
+	nmi, other = tmp_path / 'nmi.log', tmp_path / 'other.log'
+	nmi.write_text(f'[    5.36] {proof}\n[    5.37] Rebooting in 3 seconds..\n')
+	other.write_text('[    0.44] lkdtm: Performing direct entry HARDLOCKUP\n')
+	torture.expect_panic_line(torture.WaitFigures(3.0, 0.0, 0, 4.0, [str(nmi), str(nmi)]), proof)
+	for logs in ([str(nmi), str(other)], [str(other), str(nmi)]):
+		with pytest.raises(CheckFailed, match='did not come from'):
+			torture.expect_panic_line(torture.WaitFigures(3.0, 0.0, 0, 4.0, logs), proof)
+
+
+def test_panic_from_nmi_is_the_hosts_or_the_guests() -> None:
+	"""The nmi cells panic in NMI context on every platform that has one:
+	the host's NMI on x86 and powerpc, the guest's own on arm64 with
+	GICv3, none (a counted skip) on riscv64 and s390x."""
+	assert torture.panic_from_nmi('x86_64').host_injects
+	assert torture.panic_from_nmi('ppc64le').host_injects
+	arm64 = torture.panic_from_nmi('arm64-gicv3')
+	assert not arm64.host_injects and arm64.crash == 'HARDLOCKUP'
+	assert 'irqchip.gicv3_pseudo_nmi=1' in arm64.append and arm64.proof
+	for platform in ('riscv64', 's390x'):
+		with pytest.raises(report.Skipped):
+			torture.panic_from_nmi(platform)
+	assert 'arm64-gicv2' in torture.CONTEXTS['nmi'].skip
+	assert torture.HOOK_CASES['nmi'].nmi
+
+
 def test_hook_cell_verdicts() -> None:
 	ok = torture.HookFigures(True, 'pvpanic:ok:5000', 1, None, '')
 	assert torture.expect_hook(ok, 'all-cpus', True)
