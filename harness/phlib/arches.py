@@ -45,7 +45,7 @@ ARCHES = {a.name: a for a in (
 	Arch('riscv64', 'riscv', 'riscv64-linux-gnu-', 'Image', 'arch/riscv/boot/Image',
 	     'riscv64-linux-gnu-gcc', kdump=True, kexec_elf=True),
 	Arch('ppc64le', 'powerpc', 'powerpc64le-linux-gnu-', 'vmlinux', 'vmlinux',
-	     'powerpc64le-linux-gnu-gcc'),
+	     'powerpc64le-linux-gnu-gcc', kdump=True),
 	Arch('s390x', 's390', 's390x-linux-gnu-', 'bzImage', 'arch/s390/boot/bzImage',
 	     's390x-linux-gnu-gcc'),
 	Arch('arm', 'arm', 'arm-linux-gnueabihf-', 'zImage', 'arch/arm/boot/zImage',

@@ -110,7 +110,7 @@ def catalogue() -> dict[str, Kernel]:
 		       why='the arm64 guest, with Hyper-V built in'),
 		Kernel('riscv64', 'riscv64', _f('riscv64-guest', 'panic-tests', 'kexec-file'),
 		       why='the riscv64 guest'),
-		Kernel('ppc64le', 'ppc64le', _f('ppc64le-guest', 'panic-tests'),
+		Kernel('ppc64le', 'ppc64le', _f('ppc64le-guest', 'panic-tests', 'kexec-file'),
 		       why='the pSeries guest, with fadump'),
 		Kernel('s390x', 's390x', _f('s390x-guest', 'panic-tests-s390'), why='the s390x guest'),
 		Kernel('arm', 'arm', _f('arm-compile'), objects=[

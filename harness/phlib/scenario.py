@@ -26,7 +26,7 @@ ACCEL_KVM = ['-accel', 'kvm', '-cpu', 'host']
 # A pvpanic device for each platform that has one the guest supports.
 PVPANIC = {'x86_64': ['-device', 'pvpanic'], 'i386': ['-device', 'pvpanic'],
 	   'arm64-gicv3': ['-device', 'pvpanic-pci'], 'arm64-gicv2': ['-device', 'pvpanic-pci'],
-	   'riscv64': ['-device', 'pvpanic-pci']}
+	   'riscv64': ['-device', 'pvpanic-pci'], 'ppc64le': ['-device', 'pvpanic-pci']}
 
 
 def panic_done(platform: str) -> Callable[[qemu.Qemu], bool]:

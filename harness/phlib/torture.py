@@ -56,22 +56,24 @@ GUEST_NMI = {'arm64-gicv3': PSEUDO_NMI_WATCHDOG}
 
 
 @dataclass(frozen=True)
-class NmiWay:
-	"""How a cell panics: in NMI context, or the cell's own way."""
+class PanicWay:
+	"""How a cell's guest crashes: /init's ph.crash, the words it adds to
+	the command line, whether the host injects an NMI, and the console
+	line that shows the panic came that way (if one must)."""
 	crash: str
 	append: str
 	host_injects: bool = False
 	proof: str = ''                  # the console line that shows it, if any
 
 
-def panic_from_nmi(platform: str) -> NmiWay:
+def panic_from_nmi(platform: str) -> PanicWay:
 	"""The host's NMI where QMP can inject one (/init waits for it), else
 	the guest's own; Skipped where there is neither."""
 	guest = GUEST_NMI.get(platform)
 	if guest:
-		return NmiWay(guest.crash, guest.append, False, guest.proof)
+		return PanicWay(guest.crash, guest.append, False, guest.proof)
 	if PLATFORMS[platform].nmi:
-		return NmiWay('nmi', 'unknown_nmi_panic=1', True)
+		return PanicWay('nmi', 'unknown_nmi_panic=1', True)
 	raise Skipped(f'{platform} has no NMI, from the host or the guest, to panic on')
 
 
@@ -133,7 +135,7 @@ KERNEL_OF = {'x86_64': 'x86_64', 'i386': 'i386', 'arm64-gicv3': 'arm64',
 	     'arm64-gicv2': 'arm64', 'riscv64': 'riscv64', 'ppc64le': 'ppc64le',
 	     's390x': 's390x'}
 WAIT_PLATFORMS = list(KERNEL_OF)
-HOOK_PLATFORMS = ['x86_64', 'arm64-gicv3', 'riscv64']
+HOOK_PLATFORMS = ['x86_64', 'arm64-gicv3', 'riscv64', 'ppc64le']
 
 HOOK_FAULT = 'lkdtm.cpoint_name=PANIC_HOOK lkdtm.cpoint_type=EXCEPTION lkdtm.cpoint_count=1'
 HOOK_PANIC = 'lkdtm.cpoint_name=PANIC_HOOK lkdtm.cpoint_type=PANIC lkdtm.cpoint_count=1'
@@ -161,7 +163,7 @@ HOOK_CASES = {c.name: c for c in (
 	HookCase('fault-after-notifiers', 'EXCEPTION',
 		 'oops=panic crash_kexec_post_notifiers ' + HOOK_FAULT, status='reentered',
 		 notifiers_first=True),
-	HookCase('nmi', '', '', nmi=True),
+	HookCase('nmi', '', '', smp=2, nmi=True),
 )}
 
 
@@ -267,7 +269,7 @@ def context_cell(ctx: Context, context: str, platform: str, kernel: str = '') ->
 	c = CONTEXTS[context]
 	if platform in c.skip:
 		raise Skipped(c.skip[platform])
-	way = panic_from_nmi(platform) if c.nmi else NmiWay(c.crash, c.append)
+	way = panic_from_nmi(platform) if c.nmi else PanicWay(c.crash, c.append)
 	kernel = kernel or KERNEL_OF[platform]
 	if kernel.endswith('-unpatched') and way.crash in SERIES_CRASH_TYPES:
 		raise Skipped(f'LKDTM has no {way.crash} without the series')
@@ -309,11 +311,20 @@ class HookFigures:
 
 # What panic_hooks.c prints when the pvpanic hook re-enters the panic path.
 REENTERED_LINE = 'hook pvpanic re-entered the panic path'
+# pseries tells the host of a panic itself (RTAS ibm,os-term, from the
+# last panic notifier), and QEMU reports that as GUEST_PANICKED too; it
+# says this on its stderr each time, which is not pvpanic's event.
+OS_TERM_LINE = 'qemu-system-ppc64: OS terminated:'
+
+
+def pvpanic_events(out: qemu.Outcome) -> int:
+	"""pvpanic's events among QMP's panic events."""
+	return len(out.events_named('GUEST_PANICKED', 'GUEST_CRASHLOADED')) - out.count(OS_TERM_LINE)
 
 
 def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigures:
 	h = HOOK_CASES[case]
-	way = panic_from_nmi(platform) if h.nmi else NmiWay(h.crash, h.append)
+	way = panic_from_nmi(platform) if h.nmi else PanicWay(h.crash, h.append)
 	g = ctx.guest(KERNEL_OF[platform])
 	label = f'hook-{case}-{platform}-{"kdump" if capture else "reboot"}'
 	m = _machine(g, platform, label, way.crash, way.append,
@@ -326,7 +337,7 @@ def hook_cell(ctx: Context, case: str, platform: str, capture: bool) -> HookFigu
 	expect(capture or not way.proof or bool(out.first(way.proof)),
 	       f'no "{way.proof}" on the console: the panic did not come from where this cell '
 	       'says', out.serial)
-	events = len(out.events_named('GUEST_PANICKED', 'GUEST_CRASHLOADED'))
+	events = pvpanic_events(out)
 	if capture:
 		banner = scenario.capture_banner(out)
 		expect(banner is None or out.qmp_answered_after(banner.t), 'QMP did not answer after '

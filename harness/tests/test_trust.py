@@ -196,6 +196,20 @@ def test_panic_from_nmi_is_the_hosts_or_the_guests() -> None:
 	assert torture.HOOK_CASES['nmi'].nmi
 
 
+def test_pvpanic_events_leave_out_pseries_own_report(tmp_path: Path) -> None:
+	"""pseries reports a panic itself (ibm,os-term), and QEMU says so on
+	its stderr: that event is not pvpanic's. Without the line, every panic
+	event counts, so a second event from pvpanic still fails its cell."""
+	panicked = [qemu.Event(7.406, 'GUEST_PANICKED', {}), qemu.Event(7.410, 'GUEST_PANICKED', {})]
+	os_term = [qemu.Line(7.411, torture.OS_TERM_LINE + ' ')]
+
+	def outcome(lines: list[qemu.Line]) -> qemu.Outcome:
+		return qemu.Outcome(_machine(tmp_path), lines, panicked, 0, False, 0.0, 5.0, tmp_path,
+				    True, [])
+	assert torture.pvpanic_events(outcome(os_term)) == 1
+	assert torture.pvpanic_events(outcome([])) == 2
+
+
 def test_hook_cell_verdicts() -> None:
 	ok = torture.HookFigures(True, 'pvpanic:ok:5000', 1, None, '')
 	assert torture.expect_hook(ok, 'all-cpus', True)
