@@ -39,23 +39,6 @@ QUIET_WAKEUPS_PER_S = 1.0
 
 
 @dataclass(frozen=True)
-class GuestNmi:
-	"""An NMI the guest raises itself, where the host cannot inject one."""
-	crash: str
-	append: str
-	proof: str                       # the console line of a panic from it
-
-
-# arm64 has no NMI the host can inject. With GICv3's priority masking
-# (pseudo-NMIs), the PMU interrupt of the perf hard lockup detector is one,
-# and it panics the CPU that LKDTM's HARDLOCKUP keeps with interrupts off.
-PSEUDO_NMI_WATCHDOG = GuestNmi('HARDLOCKUP',
-			       'irqchip.gicv3_pseudo_nmi=1 nmi_watchdog=panic watchdog_thresh=1',
-			       'Kernel panic - not syncing: Hard LOCKUP')
-GUEST_NMI = {'arm64-gicv3': PSEUDO_NMI_WATCHDOG}
-
-
-@dataclass(frozen=True)
 class PanicWay:
 	"""How a cell's guest crashes: /init's ph.crash, the words it adds to
 	the command line, whether the host injects an NMI, and the console
@@ -66,12 +49,20 @@ class PanicWay:
 	proof: str = ''                  # the console line that shows it, if any
 
 
+# arm64 has no NMI the host can inject. With GICv3's priority masking
+# (pseudo-NMIs), the PMU interrupt of the perf hard lockup detector is one,
+# and it panics the CPU that LKDTM's HARDLOCKUP keeps with interrupts off.
+PSEUDO_NMI_WATCHDOG = PanicWay('HARDLOCKUP',
+			       'irqchip.gicv3_pseudo_nmi=1 nmi_watchdog=panic watchdog_thresh=1',
+			       proof='Kernel panic - not syncing: Hard LOCKUP')
+GUEST_NMI = {'arm64-gicv3': PSEUDO_NMI_WATCHDOG}
+
+
 def panic_from_nmi(platform: str) -> PanicWay:
 	"""The host's NMI where QMP can inject one (/init waits for it), else
 	the guest's own; Skipped where there is neither."""
-	guest = GUEST_NMI.get(platform)
-	if guest:
-		return PanicWay(guest.crash, guest.append, False, guest.proof)
+	if platform in GUEST_NMI:
+		return GUEST_NMI[platform]
 	if PLATFORMS[platform].nmi:
 		return PanicWay('nmi', 'unknown_nmi_panic=1', True)
 	raise Skipped(f'{platform} has no NMI, from the host or the guest, to panic on')
