@@ -69,13 +69,12 @@ PARTS = (
 	)),
 	Part('the checks of a corrupted slot, and their messages', (
 		('\tWRITE_ONCE(h->check, ~(unsigned long)fn);\n', ''),
-		('\t/* A stray write into the state: the hook cannot have run yet. */\n'
-		 '\tif (old != PANIC_HOOK_IDLE && !state_was_set(old) &&\n'
-		 '\t    atomic_cmpxchg(&h->state, old, PANIC_HOOK_RUNNING) == old) {\n'
-		 '\t\tpr_emerg("slot %s had a corrupted state, calling its hook\\n",\n'
-		 '\t\t\t panic_hook_slots[slot].name);\n'
-		 '\t\told = PANIC_HOOK_IDLE;\n'
-		 '\t}\n', ''),
+		('\t\t} else if (!panic_hook_state_valid(old) &&\n'
+		 '\t\t\t   atomic_cmpxchg(&h->state, old, PANIC_HOOK_CORRUPT) == old) {\n'
+		 '\t\t\t/* A stray write: whether the hook ran cannot be told. */\n'
+		 '\t\t\tpr_emerg("slot %s holds a corrupted state, skipped\\n",\n'
+		 '\t\t\t\t panic_hook_slots[slot].name);\n'
+		 '\t\t}\n', '\t\t}\n'),
 		('\tif (READ_ONCE(h->check) != ~(unsigned long)fn) {\n'
 		 '\t\tatomic_set(&h->state, PANIC_HOOK_CORRUPT);\n'
 		 '\t\tpr_emerg("slot %s holds a corrupted callback, skipped\\n",\n'
